@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# The whole test suite, idempotent: installs what the tests need, builds, checks, runs.
+# Ends with the test runner's summary line.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  npm ci --no-audit --no-fund
+fi
+npm run --silent typecheck
+npm run --silent lint
+npm run --silent format:check
+npm run --silent build
+node --import tsx --test --test-reporter=spec $(find test/unit -name "*.test.ts" | sort)
