@@ -1,2 +1,297 @@
-// moe-lens CLI: convert, info, complete, score, bench. Every command prints JSON with --json.
-process.stdout.write('usage: cli.js <convert|info|complete|score|bench> [options]\n');
+// moe-lens CLI: convert, info, complete, score, bench. `--json` prints one JSON document;
+// errors print one line on stderr and exit 1 with nothing on stdout.
+import { readFile } from 'node:fs/promises';
+import { parseArgs } from 'node:util';
+import { convertCheckpoint } from './convert/convert';
+import type { WeightDType } from './convert/decoderGraph';
+import { runBench } from './engine/bench';
+import { defaultModelDir, Engine, type PromptInput } from './engine/engine';
+import { CancelledError, MoeLensError } from './engine/errors';
+import type { GeneratedToken } from './engine/generate';
+import { EXECUTION_PROVIDERS, type ExecutionProvider } from './engine/session';
+
+const USAGE = `usage: cli.js <command> [options]
+  convert <hf-dir> <out-dir> --dtype fp32|fp16|int8|int4 [--top-k N] [--block-size 32]
+          [--accuracy-level 0|4] [--fim-order psm|spm]
+  info     [--model DIR]
+  complete [--model DIR] (--prompt TEXT | --prefix TEXT --suffix TEXT | --ids 1,2,3)
+           [--max-tokens 64] [--temperature 0] [--top-p 1] [--seed N] [--stop S]... [--max-time-ms N]
+           [--router-probs]
+  score    [--model DIR] (--file F | --ids 1,2,3) [--router-probs]
+  bench    [--model DIR] [--prompt-tokens 512] [--decode-tokens 64] [--runs 5]
+common: --json  --ep auto|cpu|cuda|dml|webgpu  --threads N  --no-verify`;
+
+const options = {
+  json: { type: 'boolean' },
+  model: { type: 'string' },
+  ep: { type: 'string', default: 'auto' },
+  threads: { type: 'string', default: '0' },
+  'no-verify': { type: 'boolean' },
+  dtype: { type: 'string' },
+  'top-k': { type: 'string' },
+  'block-size': { type: 'string' },
+  'accuracy-level': { type: 'string' },
+  'lm-head-accuracy-level': { type: 'string' },
+  'fim-order': { type: 'string' },
+  prompt: { type: 'string' },
+  prefix: { type: 'string' },
+  suffix: { type: 'string' },
+  ids: { type: 'string' },
+  file: { type: 'string' },
+  'max-tokens': { type: 'string', default: '64' },
+  temperature: { type: 'string', default: '0' },
+  'top-p': { type: 'string', default: '1' },
+  seed: { type: 'string' },
+  stop: { type: 'string', multiple: true },
+  'max-time-ms': { type: 'string' },
+  'router-probs': { type: 'boolean' },
+  'prompt-tokens': { type: 'string', default: '512' },
+  'decode-tokens': { type: 'string', default: '64' },
+  runs: { type: 'string', default: '5' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+type Values = ReturnType<
+  typeof parseArgs<{ options: typeof options; allowPositionals: true }>
+>['values'];
+
+function int(v: string | undefined, flag: string, min = 0): number {
+  const n = Number(v);
+  if (v === undefined || !Number.isInteger(n) || n < min) {
+    throw new MoeLensError(`--${flag} must be an integer >= ${min}, got ${JSON.stringify(v)}`);
+  }
+  return n;
+}
+
+function float(v: string | undefined, flag: string): number {
+  const n = Number(v);
+  if (v === undefined || !Number.isFinite(n) || n < 0) {
+    throw new MoeLensError(`--${flag} must be a non-negative number, got ${JSON.stringify(v)}`);
+  }
+  return n;
+}
+
+function parseIds(v: string): number[] {
+  const ids = v.split(',').map((s) => s.trim());
+  if (ids.some((s) => !/^\d+$/.test(s))) {
+    throw new MoeLensError(`--ids must be comma-separated non-negative integers, got "${v}"`);
+  }
+  return ids.map(Number);
+}
+
+function ep(v: Values): ExecutionProvider {
+  const e = v.ep as ExecutionProvider;
+  if (!EXECUTION_PROVIDERS.includes(e)) {
+    throw new MoeLensError(
+      `--ep must be one of ${EXECUTION_PROVIDERS.join('|')}, got "${String(v.ep)}"`,
+    );
+  }
+  return e;
+}
+
+async function openEngine(v: Values): Promise<Engine> {
+  const dir = v.model ?? defaultModelDir();
+  return Engine.open(dir, {
+    executionProvider: ep(v),
+    threads: int(v.threads, 'threads'),
+    verify: !v['no-verify'],
+    log: (m) => process.stderr.write(`moe-lens: ${m}\n`),
+  });
+}
+
+function print(v: Values, value: unknown, human: () => string): void {
+  process.stdout.write(v.json ? JSON.stringify(value) + '\n' : human() + '\n');
+}
+
+function promptInput(v: Values): PromptInput {
+  const given = [
+    v.prompt !== undefined,
+    v.prefix !== undefined || v.suffix !== undefined,
+    v.ids !== undefined,
+  ];
+  if (given.filter(Boolean).length !== 1) {
+    throw new MoeLensError('give exactly one of --prompt, --prefix/--suffix, --ids');
+  }
+  if (v.ids !== undefined) return { kind: 'ids', ids: parseIds(v.ids) };
+  if (v.prompt !== undefined) return { kind: 'text', prompt: v.prompt };
+  return { kind: 'fim', prefix: v.prefix ?? '', suffix: v.suffix ?? '' };
+}
+
+async function cmdConvert(v: Values, pos: string[]): Promise<void> {
+  const [src, out] = pos;
+  if (!src || !out) throw new MoeLensError('convert needs <hf-dir> <out-dir>');
+  const dtype = v.dtype as WeightDType;
+  if (!['fp32', 'fp16', 'int8', 'int4'].includes(dtype)) {
+    throw new MoeLensError(`--dtype must be fp32|fp16|int8|int4, got ${JSON.stringify(v.dtype)}`);
+  }
+  const fimOrder = v['fim-order'];
+  if (fimOrder !== undefined && fimOrder !== 'psm' && fimOrder !== 'spm') {
+    throw new MoeLensError(`--fim-order must be psm or spm, got "${fimOrder}"`);
+  }
+  const controller = new AbortController();
+  process.once('SIGINT', () => controller.abort());
+  const t0 = performance.now();
+  const manifest = await convertCheckpoint(src, out, {
+    dtype,
+    topK: v['top-k'] !== undefined ? int(v['top-k'], 'top-k', 1) : undefined,
+    blockSize: v['block-size'] !== undefined ? int(v['block-size'], 'block-size', 16) : undefined,
+    accuracyLevel:
+      v['accuracy-level'] !== undefined ? int(v['accuracy-level'], 'accuracy-level') : undefined,
+    lmHeadAccuracyLevel:
+      v['lm-head-accuracy-level'] !== undefined
+        ? int(v['lm-head-accuracy-level'], 'lm-head-accuracy-level')
+        : undefined,
+    fimOrder,
+    signal: controller.signal,
+    onProgress: (m) => {
+      if (!v.json) process.stderr.write(`convert: ${m}\n`);
+    },
+  });
+  const files = manifest.moe_lens.files;
+  print(
+    v,
+    { out, dtype, seconds: (performance.now() - t0) / 1000, files },
+    () => `converted ${src} -> ${out} (${dtype})`,
+  );
+}
+
+async function cmdInfo(v: Values): Promise<void> {
+  const engine = await openEngine(v);
+  const info = engine.info();
+  print(v, info, () =>
+    Object.entries(info)
+      .map(([k, val]) => `${k}: ${JSON.stringify(val)}`)
+      .join('\n'),
+  );
+  await engine.dispose();
+}
+
+function tokenJson(t: GeneratedToken) {
+  return { id: t.id, text: t.text, logprob: t.logprob, routing: t.routing };
+}
+
+async function cmdComplete(v: Values): Promise<void> {
+  const engine = await openEngine(v);
+  const input = promptInput(v);
+  const controller = new AbortController();
+  process.once('SIGINT', () => controller.abort());
+  const stream = engine.complete(input, {
+    maxTokens: int(v['max-tokens'], 'max-tokens', 1),
+    temperature: float(v.temperature, 'temperature'),
+    topP: float(v['top-p'], 'top-p'),
+    seed: v.seed !== undefined ? int(v.seed, 'seed') : undefined,
+    stop: v.stop ?? [],
+    maxTimeMs: v['max-time-ms'] !== undefined ? int(v['max-time-ms'], 'max-time-ms', 1) : undefined,
+    signal: controller.signal,
+    fullProbs: v['router-probs'] ?? false,
+  });
+  const tokens: ReturnType<typeof tokenJson>[] = [];
+  let r = await stream.next();
+  while (!r.done) {
+    tokens.push(tokenJson(r.value));
+    if (!v.json && r.value.text !== null) process.stdout.write(r.value.text);
+    r = await stream.next();
+  }
+  const { text, finishReason, stats } = r.value;
+  if (v.json) {
+    process.stdout.write(JSON.stringify({ text, finishReason, tokens, stats }) + '\n');
+  } else {
+    process.stdout.write(`\n[${finishReason}; ${stats.decodeTokensPerSecond.toFixed(1)} tok/s]\n`);
+  }
+  await engine.dispose();
+}
+
+async function cmdScore(v: Values): Promise<void> {
+  const engine = await openEngine(v);
+  let ids: number[];
+  if ((v.file === undefined) === (v.ids === undefined)) {
+    throw new MoeLensError('give exactly one of --file, --ids');
+  }
+  if (v.ids !== undefined) ids = parseIds(v.ids);
+  else {
+    const file = v.file as string;
+    const text = await readFile(file, 'utf8').catch(() => {
+      throw new MoeLensError(`${file}: cannot read`);
+    });
+    ids = engine.requireTokenizer().encode(text);
+  }
+  const scored = await engine.score(ids, { fullProbs: v['router-probs'] ?? false });
+  const tokens = scored.map((t) => ({
+    id: t.id,
+    text: engine.tokenText(t.id),
+    logprob: t.logprob,
+    routing: t.routing,
+  }));
+  print(v, { tokens }, () => {
+    const lps = scored.flatMap((t) => (t.logprob === null ? [] : [t.logprob]));
+    const mean = lps.reduce((a, b) => a + b, 0) / Math.max(1, lps.length);
+    return `${tokens.length} tokens, mean logprob ${mean.toFixed(4)}`;
+  });
+  await engine.dispose();
+}
+
+async function cmdBench(v: Values): Promise<void> {
+  const engine = await openEngine(v);
+  const result = await runBench(engine, {
+    promptTokens: int(v['prompt-tokens'], 'prompt-tokens', 1),
+    decodeTokens: int(v['decode-tokens'], 'decode-tokens', 1),
+    runs: int(v.runs, 'runs', 1),
+    threads: int(v.threads, 'threads'),
+  });
+  print(v, result, () => JSON.stringify(result, null, 2));
+  await engine.dispose();
+}
+
+async function main(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    options,
+    allowPositionals: true,
+    strict: true,
+  });
+  const [command, ...rest] = positionals;
+  if (values.help || !command) {
+    process.stdout.write(USAGE + '\n');
+    return command || values.help ? 0 : 2;
+  }
+  switch (command) {
+    case 'convert':
+      await cmdConvert(values, rest);
+      break;
+    case 'info':
+      await cmdInfo(values);
+      break;
+    case 'complete':
+      await cmdComplete(values);
+      break;
+    case 'score':
+      await cmdScore(values);
+      break;
+    case 'bench':
+      await cmdBench(values);
+      break;
+    default:
+      throw new MoeLensError(`unknown command "${command}"\n${USAGE}`);
+  }
+  return 0;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (e: unknown) => {
+    if (e instanceof MoeLensError || e instanceof CancelledError) {
+      process.stderr.write(`moe-lens: ${e.message}\n`);
+    } else if (
+      e instanceof TypeError &&
+      'code' in e &&
+      String(e.code).startsWith('ERR_PARSE_ARGS')
+    ) {
+      process.stderr.write(`moe-lens: ${e.message}\n`);
+    } else {
+      process.stderr.write(`moe-lens: internal error: ${(e as Error).stack ?? String(e)}\n`);
+    }
+    process.exitCode = 1;
+  },
+);

@@ -1,5 +1,5 @@
-// Where each weight lives in a Hugging Face checkpoint of each family (hub naming). Transformers 5
-// can also store an MoE layer's experts fused as 3-D tensors; `fusedExperts` names those.
+// Where each weight lives in a Hugging Face checkpoint of each family (hub naming, which
+// transformers 5 also writes by default: save_pretrained(save_original_format=True)).
 import type { ModelSpec } from './modelSpec';
 
 export interface ExpertNames {
@@ -23,8 +23,8 @@ export interface LayerNames {
   kNorm: string;
   router: string; // [E, H]
   expert: (e: number) => ExpertNames;
-  /** Transformers-5 fused layout: gate_up [E, 2I, H] (gate rows first), down [E, H, I]. */
-  fusedExperts: { gateUp: string; down: string };
+  /** transformers-5 in-memory layout (save_original_format=False): gate_up [E, 2I, H]. */
+  fusedGateUp: string;
   dense: ExpertNames;
   shared: ExpertNames;
   sharedGate: string; // [1, H]
@@ -72,7 +72,7 @@ export function checkpointNames(spec: ModelSpec): CheckpointNames {
                 up: `${moe}.experts.${e}.up_proj.weight`,
                 down: `${moe}.experts.${e}.down_proj.weight`,
               },
-        fusedExperts: { gateUp: `${moe}.experts.gate_up_proj`, down: `${moe}.experts.down_proj` },
+        fusedGateUp: `${p}.mlp.experts.gate_up_proj`,
         dense: {
           gate: `${p}.mlp.gate_proj.weight`,
           up: `${p}.mlp.up_proj.weight`,

@@ -88,6 +88,27 @@ function checkRopeScaling(cfg: Json, file: string): void {
   }
 }
 
+/** transformers 5 saves Qwen-MoE's num_experts under its attribute_map name num_local_experts. */
+function expertCount(cfg: Json, file: string): number {
+  return cfg.num_experts !== undefined
+    ? num(cfg, 'num_experts', file)
+    : num(cfg, 'num_local_experts', file);
+}
+
+/**
+ * Sliding-window attention is not built; a model that uses it is exact up to the window, so the
+ * window becomes the context length. Qwen saves sliding_window even when use_sliding_window is off.
+ */
+function slidingWindow(cfg: Json, arch: Architecture): number | null {
+  const w = cfg.sliding_window;
+  if (typeof w !== 'number' || w <= 0) return null;
+  if (arch === 'MixtralForCausalLM') return w;
+  if (arch === 'Qwen3MoeForCausalLM' || arch === 'Qwen2MoeForCausalLM') {
+    return cfg.use_sliding_window === true ? w : null;
+  }
+  return null;
+}
+
 function tokenIds(v: unknown): number[] {
   if (typeof v === 'number') return [v];
   if (Array.isArray(v)) return v.filter((x): x is number => typeof x === 'number');
@@ -112,6 +133,14 @@ export function parseHfConfig(cfg: Json, file = 'config.json'): ModelSpec {
   const numHeads = num(cfg, 'num_attention_heads', file);
   const numLayers = num(cfg, 'num_hidden_layers', file);
   const headDim = num(cfg, 'head_dim', file, hiddenSize / numHeads);
+  // Defaults below are transformers' own config defaults for each family.
+  const mixtralOrOlmoe = arch === 'MixtralForCausalLM' || arch === 'OlmoeForCausalLM';
+  const maxPositions = num(
+    cfg,
+    'max_position_embeddings',
+    file,
+    arch === 'MixtralForCausalLM' ? 131072 : arch === 'OlmoeForCausalLM' ? 4096 : 32768,
+  );
   if (!Number.isInteger(headDim)) throw new MoeLensError(`${file}: head_dim is not an integer`);
   const base = {
     architecture: arch,
@@ -122,8 +151,8 @@ export function parseHfConfig(cfg: Json, file = 'config.json'): ModelSpec {
     numHeads,
     numKvHeads: num(cfg, 'num_key_value_heads', file, numHeads),
     headDim,
-    rmsNormEps: num(cfg, 'rms_norm_eps', file, 1e-6),
-    maxPositions: num(cfg, 'max_position_embeddings', file, 4096),
+    rmsNormEps: num(cfg, 'rms_norm_eps', file, mixtralOrOlmoe ? 1e-5 : 1e-6),
+    maxPositions: Math.min(maxPositions, slidingWindow(cfg, arch) ?? Infinity),
     tieWordEmbeddings: bool(cfg, 'tie_word_embeddings', false),
     bosTokenId: typeof cfg.bos_token_id === 'number' ? cfg.bos_token_id : null,
     eosTokenIds: tokenIds(cfg.eos_token_id),
@@ -187,7 +216,7 @@ export function parseHfConfig(cfg: Json, file = 'config.json'): ModelSpec {
         qkvBias: bias,
         oBias: bias,
         qkNorm: 'per_head',
-        numExperts: num(cfg, 'num_experts', file),
+        numExperts: expertCount(cfg, file),
         topK: num(cfg, 'num_experts_per_tok', file),
         normTopKProb: bool(cfg, 'norm_topk_prob', false),
         moeIntermediateSize: num(cfg, 'moe_intermediate_size', file),
@@ -197,14 +226,14 @@ export function parseHfConfig(cfg: Json, file = 'config.json'): ModelSpec {
       };
     }
     case 'Qwen2MoeForCausalLM': {
-      const shared = num(cfg, 'shared_expert_intermediate_size', file, 0);
+      const shared = num(cfg, 'shared_expert_intermediate_size', file, 5632);
       return {
         ...base,
         ropeTheta: ropeTheta(cfg, 10000),
-        qkvBias: true,
+        qkvBias: bool(cfg, 'qkv_bias', true),
         oBias: false,
         qkNorm: 'none',
-        numExperts: num(cfg, 'num_experts', file),
+        numExperts: expertCount(cfg, file),
         topK: num(cfg, 'num_experts_per_tok', file),
         normTopKProb: bool(cfg, 'norm_topk_prob', false),
         moeIntermediateSize: num(cfg, 'moe_intermediate_size', file),

@@ -1,0 +1,234 @@
+// convert <hf-dir> <out-dir>: a Hugging Face MoE checkpoint -> a MoE Lens model folder.
+// Tensors stream one at a time from safetensors into the external data file, so memory stays
+// bounded by one layer's largest tensor. Everything is written into a temporary sibling folder
+// that is renamed into place only once complete: a failed or cancelled run leaves no model.
+import { copyFile, mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { basename, dirname, join, resolve } from 'node:path';
+import { checkpointNames } from '../engine/checkpointLayout';
+import { CancelledError, MoeLensError, throwIfAborted } from '../engine/errors';
+import {
+  DATA_FILE,
+  FORMAT_VERSION,
+  MANIFEST_FILE,
+  MODEL_FILE,
+  sha256File,
+  type FimOrder,
+  type Manifest,
+} from '../engine/manifest';
+import { countParams, parseHfConfig, withTopK, type ModelSpec } from '../engine/modelSpec';
+import { openCheckpoint } from '../engine/safetensors';
+import { buildDecoderGraph, contextLength, IO, type WeightDType } from './decoderGraph';
+import { encodeModel, ExternalDataFile, GraphBuilder } from './onnxBuilder';
+import { detectFimTokens } from '../engine/fim';
+import { loadTokenizer } from '../engine/tokenizer';
+
+export const CONVERTER_VERSION = '0.1.0';
+
+export interface ConvertOptions {
+  dtype: WeightDType;
+  topK?: number;
+  blockSize?: number;
+  accuracyLevel?: number;
+  lmHeadAccuracyLevel?: number;
+  fimOrder?: FimOrder;
+  signal?: AbortSignal;
+  onProgress?: (message: string) => void;
+}
+
+async function readJson(path: string): Promise<Record<string, unknown>> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch {
+    throw new MoeLensError(`${path}: not found`);
+  }
+  try {
+    return JSON.parse(text) as Record<string, unknown>;
+  } catch (e) {
+    throw new MoeLensError(`${path}: invalid JSON (${(e as Error).message})`);
+  }
+}
+
+async function exists(path: string): Promise<boolean> {
+  return stat(path).then(
+    () => true,
+    () => false,
+  );
+}
+
+export async function convertCheckpoint(
+  hfDir: string,
+  outDir: string,
+  opts: ConvertOptions,
+): Promise<Manifest> {
+  const src = resolve(hfDir);
+  const out = resolve(outDir);
+  const configPath = join(src, 'config.json');
+  let spec: ModelSpec = parseHfConfig(await readJson(configPath), configPath);
+  const sourceTopK = spec.topK;
+  if (opts.topK !== undefined) spec = withTopK(spec, opts.topK);
+  const quantized = opts.dtype === 'int4' || opts.dtype === 'int8';
+  const graphOpts = {
+    dtype: opts.dtype,
+    blockSize: opts.blockSize ?? 32,
+    accuracyLevel: opts.accuracyLevel ?? 0,
+    lmHeadAccuracyLevel: opts.lmHeadAccuracyLevel ?? 0,
+  };
+
+  const checkpoint = await openCheckpoint(src);
+  const tmp = join(dirname(out), `.${basename(out)}.converting-${process.pid}`);
+  await rm(tmp, { recursive: true, force: true });
+  await mkdir(tmp, { recursive: true });
+  try {
+    const ext = new ExternalDataFile(join(tmp, DATA_FILE), DATA_FILE);
+    const graph = new GraphBuilder('moe_lens_decoder', ext);
+    const names = checkpointNames(spec);
+    const fused = names.layer(spec.moeLayers.indexOf(true)).fusedGateUp;
+    if (checkpoint.has(fused)) {
+      throw new MoeLensError(
+        `${src}: tensor "${fused}" is transformers 5's fused expert layout, which is not supported; ` +
+          're-save the model with save_pretrained(..., save_original_format=True)',
+      );
+    }
+    const weights = {
+      has: (name: string) => checkpoint.has(name),
+      read: async (name: string, shape: number[]) => {
+        throwIfAborted(opts.signal);
+        return checkpoint.read(name, shape);
+      },
+    };
+    try {
+      await buildDecoderGraph(spec, names, weights, graphOpts, graph, (done, total) =>
+        opts.onProgress?.(`layer ${done}/${total}`),
+      );
+    } catch (e) {
+      ext.close();
+      throw e;
+    }
+    const dataSum = ext.close();
+    const modelBytes = encodeModel(
+      graph,
+      `MoE Lens conversion of ${basename(src)} (${opts.dtype})`,
+    );
+    await writeFile(join(tmp, MODEL_FILE), modelBytes);
+    throwIfAborted(opts.signal);
+
+    const copied: string[] = [];
+    for (const f of [
+      'config.json',
+      'tokenizer.json',
+      'tokenizer_config.json',
+      'generation_config.json',
+    ]) {
+      if (await exists(join(src, f))) {
+        await copyFile(join(src, f), join(tmp, f));
+        copied.push(f);
+      }
+    }
+    const fimTokens = copied.includes('tokenizer.json')
+      ? detectFimTokens(await loadTokenizer(src))
+      : null;
+    const params = countParams(spec);
+    const manifest: Manifest = {
+      model: {
+        type: spec.modelType,
+        context_length: contextLength(spec),
+        vocab_size: spec.vocabSize,
+        bos_token_id: spec.bosTokenId,
+        eos_token_id: spec.eosTokenIds,
+        pad_token_id: null,
+        decoder: {
+          filename: MODEL_FILE,
+          head_size: spec.headDim,
+          hidden_size: spec.hiddenSize,
+          num_attention_heads: spec.numHeads,
+          num_key_value_heads: spec.numKvHeads,
+          num_hidden_layers: spec.numLayers,
+          inputs: {
+            input_ids: IO.inputIds,
+            attention_mask: IO.attentionMask,
+            past_key_names: 'past_key_values.%d.key',
+            past_value_names: 'past_key_values.%d.value',
+          },
+          outputs: {
+            logits: IO.logits,
+            present_key_names: 'present.%d.key',
+            present_value_names: 'present.%d.value',
+          },
+        },
+      },
+      search: { max_length: contextLength(spec), do_sample: false },
+      moe_lens: {
+        format_version: FORMAT_VERSION,
+        architecture: spec.architecture,
+        variant: 'cpu',
+        routing: {
+          function: 'softmax_topk',
+          normalize_top_k: spec.normTopKProb,
+          num_experts: spec.numExperts,
+          top_k: spec.topK,
+          source_top_k: sourceTopK,
+          moe_layers: spec.moeLayers.flatMap((m, l) => (m ? [l] : [])),
+          router_output_names: 'router_logits.%d',
+          router_dtype: 'float32',
+        },
+        shared_experts: spec.sharedExpert
+          ? { count: 1, intermediate_size: spec.sharedExpert.intermediateSize, gate: 'sigmoid' }
+          : null,
+        experts_layout: 'if_per_expert',
+        expert_intermediate_size: spec.moeIntermediateSize,
+        quantization: {
+          dtype: opts.dtype,
+          bits: opts.dtype === 'int4' ? 4 : opts.dtype === 'int8' ? 8 : null,
+          block_size: quantized ? graphOpts.blockSize : null,
+          symmetric: true,
+          accuracy_level: quantized ? graphOpts.accuracyLevel : null,
+          lm_head_accuracy_level: quantized ? graphOpts.lmHeadAccuracyLevel : null,
+          embedding: opts.dtype === 'fp32' ? 'float32' : 'float16',
+          router: 'float32',
+        },
+        fim: fimTokens
+          ? {
+              prefix: fimTokens.prefix,
+              suffix: fimTokens.suffix,
+              middle: fimTokens.middle,
+              file_sep: fimTokens.fileSep ?? null,
+              order: opts.fimOrder ?? 'psm',
+            }
+          : null,
+        params: { total: params.total, active_per_token: params.activePerToken },
+        logits_to_keep_input: IO.logitsToKeep,
+        files: {
+          [MODEL_FILE]: {
+            bytes: modelBytes.byteLength,
+            sha256: await sha256File(join(tmp, MODEL_FILE)),
+          },
+          [DATA_FILE]: dataSum,
+        },
+        converter: {
+          version: CONVERTER_VERSION,
+          source: basename(src),
+          created: new Date().toISOString(),
+        },
+      },
+    };
+    await writeFile(join(tmp, MANIFEST_FILE), JSON.stringify(manifest, null, 2) + '\n');
+    throwIfAborted(opts.signal);
+
+    // Swap into place: an existing model is replaced only by a complete one.
+    const old = `${tmp}.old`;
+    const hadOld = await exists(out);
+    if (hadOld) await rename(out, old);
+    await rename(tmp, out);
+    if (hadOld) await rm(old, { recursive: true, force: true });
+    return manifest;
+  } catch (e) {
+    await rm(tmp, { recursive: true, force: true });
+    if (e instanceof CancelledError) {
+      throw new CancelledError('conversion cancelled; nothing was written');
+    }
+    throw e;
+  } finally {
+    await checkpoint.close();
+  }
+}

@@ -1,0 +1,140 @@
+// The engine facade used by the CLI and the engine host: a model, its tokenizer (optional: a
+// model without one still runs on token ids), and named KV slots, one per purpose.
+import { existsSync, readdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { MoeLensError } from './errors';
+import { buildFimIds, type FimTokens } from './fim';
+import {
+  generate,
+  type GenerateOptions,
+  type GeneratedToken,
+  type GenerationResult,
+} from './generate';
+import type { KvSlot } from './kvCache';
+import { MANIFEST_FILE } from './manifest';
+import { MoeModel, type LoadOptions } from './model';
+import { score, type ScoreOptions, type ScoredToken } from './score';
+import { loadTokenizer, type Tokenizer } from './tokenizer';
+
+export type PromptInput =
+  | { kind: 'text'; prompt: string }
+  | { kind: 'fim'; prefix: string; suffix: string }
+  | { kind: 'ids'; ids: number[] };
+
+export interface ModelInfo {
+  architecture: string;
+  layers: number;
+  moeLayers: number[];
+  experts: number;
+  topK: number;
+  sharedExperts: number;
+  totalParams: number;
+  activeParamsPerToken: number;
+  dtype: string;
+  executionProvider: string;
+  fim: { order: string } | null;
+}
+
+/** The model folder shipped in `models/` next to the bundle (dist/ -> ../models). */
+export function defaultModelDir(root = resolve(__dirname, '..')): string {
+  const models = join(root, 'models');
+  const found = existsSync(models)
+    ? readdirSync(models, { withFileTypes: true })
+        .filter((d) => d.isDirectory() && existsSync(join(models, d.name, MANIFEST_FILE)))
+        .map((d) => join(models, d.name))
+        .sort()
+    : [];
+  if (found.length === 0) {
+    throw new MoeLensError(`${models}: no converted model found; pass --model DIR`);
+  }
+  return found[0] as string;
+}
+
+export class Engine {
+  private readonly slots = new Map<string, KvSlot>();
+
+  private constructor(
+    readonly model: MoeModel,
+    readonly tokenizer: Tokenizer | null,
+  ) {}
+
+  static async open(dir: string, opts: LoadOptions = {}): Promise<Engine> {
+    const model = await MoeModel.load(dir, opts);
+    const tokenizer = existsSync(join(dir, 'tokenizer.json')) ? await loadTokenizer(dir) : null;
+    return new Engine(model, tokenizer);
+  }
+
+  get dir(): string {
+    return this.model.config.dir;
+  }
+
+  /** A named KV slot (completion, analysis, ...); created on first use. */
+  slot(name = 'default'): KvSlot {
+    let s = this.slots.get(name);
+    if (!s) {
+      s = this.model.newSlot();
+      this.slots.set(name, s);
+    }
+    return s;
+  }
+
+  requireTokenizer(): Tokenizer {
+    if (!this.tokenizer) {
+      throw new MoeLensError(
+        `${join(this.dir, 'tokenizer.json')}: not found; this model has no tokenizer (use --ids)`,
+      );
+    }
+    return this.tokenizer;
+  }
+
+  promptIds(input: PromptInput): number[] {
+    if (input.kind === 'ids') return input.ids;
+    const tok = this.requireTokenizer();
+    if (input.kind === 'text') return tok.encode(input.prompt);
+    const fim = this.model.manifest.moe_lens.fim;
+    if (!fim) {
+      // No FIM tokens: complete from the prefix alone.
+      return tok.encode(input.prefix);
+    }
+    const tokens: FimTokens = { prefix: fim.prefix, suffix: fim.suffix, middle: fim.middle };
+    return buildFimIds(tok, tokens, input.prefix, input.suffix, fim.order);
+  }
+
+  complete(
+    input: PromptInput,
+    opts: GenerateOptions,
+    slot = 'default',
+  ): AsyncGenerator<GeneratedToken, GenerationResult> {
+    return generate(this.model, this.tokenizer, this.slot(slot), this.promptIds(input), opts);
+  }
+
+  async score(ids: number[], opts: ScoreOptions = {}, slot = 'score'): Promise<ScoredToken[]> {
+    return score(this.model, this.slot(slot), ids, opts);
+  }
+
+  tokenText(id: number): string | null {
+    return this.tokenizer ? this.tokenizer.decode([id]) : null;
+  }
+
+  info(): ModelInfo {
+    const m = this.model.manifest.moe_lens;
+    const cfg = this.model.config;
+    return {
+      architecture: m.architecture,
+      layers: cfg.numLayers,
+      moeLayers: cfg.moeLayers,
+      experts: cfg.numExperts,
+      topK: cfg.topK,
+      sharedExperts: m.shared_experts?.count ?? 0,
+      totalParams: m.params.total,
+      activeParamsPerToken: m.params.active_per_token,
+      dtype: m.quantization.dtype,
+      executionProvider: this.model.executionProvider,
+      fim: m.fim ? { order: m.fim.order } : null,
+    };
+  }
+
+  async dispose(): Promise<void> {
+    await this.model.dispose();
+  }
+}

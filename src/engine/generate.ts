@@ -1,0 +1,164 @@
+// Generation: prefill (reusing the slot's KV prefix, in chunks so cancellation is prompt), then
+// the decode loop. Each generated token is fed back before it is reported, so its routing is the
+// routing computed when it was the input, and the KV ends up holding the whole output for reuse.
+import { CancelledError, MoeLensError } from './errors';
+import type { KvSlot } from './kvCache';
+import type { LayerRouting, MoeModel } from './model';
+import { Sampler } from './sampler';
+import { StopMatcher } from './stopSequences';
+import { IncrementalDecoder } from './detokenizer';
+import type { Tokenizer } from './tokenizer';
+
+export interface GenerateOptions {
+  maxTokens: number;
+  temperature: number;
+  topP: number;
+  seed?: number;
+  stop?: string[];
+  /** Wall-clock budget for the whole request, ms. */
+  maxTimeMs?: number;
+  signal?: AbortSignal;
+  /** Include each layer's full router distribution. */
+  fullProbs?: boolean;
+  /** Tokens per prefill chunk (cancellation takes effect between chunks). */
+  prefillChunk?: number;
+}
+
+export type FinishReason = 'stop' | 'length' | 'time' | 'eos' | 'cancelled';
+
+export interface GeneratedToken {
+  id: number;
+  /** Text increment; increments concatenate to the result text. null without a tokenizer. */
+  text: string | null;
+  logprob: number;
+  routing: LayerRouting[];
+}
+
+export interface GenerationStats {
+  promptTokens: number;
+  reusedTokens: number;
+  prefillMs: number;
+  timeToFirstTokenMs: number;
+  decodeTokens: number;
+  decodeTokensPerSecond: number;
+  executionProvider: string;
+  peakRssMb: number;
+}
+
+export interface GenerationResult {
+  text: string | null;
+  finishReason: FinishReason;
+  stats: GenerationStats;
+}
+
+const now = (): number => performance.now();
+
+export function peakRssMb(): number {
+  return Math.round(process.resourceUsage().maxRSS / 1024);
+}
+
+/**
+ * Feeds `prompt` into `slot`, reusing its longest common prefix; returns the last logits.
+ * At least one token is always fed, since the logits of the last prompt token are needed.
+ */
+export async function prefill(
+  model: MoeModel,
+  slot: KvSlot,
+  prompt: number[],
+  chunk: number,
+  signal?: AbortSignal,
+): Promise<{ logits: Float32Array; reused: number }> {
+  if (prompt.length === 0) throw new MoeLensError('empty prompt: nothing to condition on');
+  const reused = Math.min(slot.commonPrefix(prompt), prompt.length - 1);
+  slot.truncate(reused);
+  let logits: Float32Array = new Float32Array(0);
+  for (let start = reused; start < prompt.length; start += chunk) {
+    if (signal?.aborted) throw new CancelledError();
+    ({ logits } = await model.forward(slot, prompt.slice(start, start + chunk), 1));
+  }
+  return { logits, reused };
+}
+
+export async function* generate(
+  model: MoeModel,
+  tokenizer: Tokenizer | null,
+  slot: KvSlot,
+  prompt: number[],
+  opts: GenerateOptions,
+): AsyncGenerator<GeneratedToken, GenerationResult> {
+  const t0 = now();
+  const deadline = opts.maxTimeMs !== undefined ? t0 + opts.maxTimeMs : Infinity;
+  const sampler = new Sampler({ temperature: opts.temperature, topP: opts.topP, seed: opts.seed });
+  const decoder = tokenizer ? new IncrementalDecoder(tokenizer) : null;
+  const stops = new StopMatcher(opts.stop ?? []);
+  const eos = new Set(model.config.eosTokenIds.concat(tokenizer?.eosTokenIds ?? []));
+  const stats: GenerationStats = {
+    promptTokens: prompt.length,
+    reusedTokens: 0,
+    prefillMs: 0,
+    timeToFirstTokenMs: 0,
+    decodeTokens: 0,
+    decodeTokensPerSecond: 0,
+    executionProvider: model.executionProvider,
+    peakRssMb: 0,
+  };
+  let text = tokenizer ? '' : null;
+  let finishReason: FinishReason = 'length';
+  let decodeStart = 0;
+  // Reported one step late, so text held back by the stop matcher at the end can join the
+  // last token and the increments always concatenate to `text`.
+  let pending: GeneratedToken | null = null;
+  try {
+    const pre = await prefill(model, slot, prompt, opts.prefillChunk ?? 128, opts.signal);
+    let logits = pre.logits;
+    stats.reusedTokens = pre.reused;
+    stats.prefillMs = now() - t0;
+    decodeStart = now();
+    while (stats.decodeTokens < opts.maxTokens) {
+      if (opts.signal?.aborted) throw new CancelledError();
+      if (now() > deadline) {
+        finishReason = 'time';
+        break;
+      }
+      // 1. pick the next token from the distribution of the last position
+      const { id, logprob } = sampler.sample(logits);
+      if (eos.has(id)) {
+        finishReason = 'eos';
+        break;
+      }
+      // 2. feed it: its routing and the next distribution come from this one step
+      const step = await model.forward(slot, [id], 1, opts.fullProbs);
+      logits = step.logits;
+      stats.decodeTokens++;
+      if (stats.decodeTokens === 1) stats.timeToFirstTokenMs = now() - t0;
+      // 3. text increment, held back while it may be the start of a stop sequence
+      let piece: string | null = null;
+      let stopped = false;
+      if (decoder && text !== null) {
+        const r = stops.push(decoder.push(id));
+        piece = r.emit;
+        stopped = r.stopped;
+        text += piece;
+      }
+      if (pending) yield pending;
+      pending = { id, text: piece, logprob, routing: step.routing[0] ?? [] };
+      if (stopped) {
+        finishReason = 'stop';
+        break;
+      }
+    }
+  } catch (e) {
+    if (!(e instanceof CancelledError)) throw e;
+    finishReason = 'cancelled';
+  }
+  if (decoder && text !== null && finishReason !== 'stop' && pending) {
+    const tail = stops.push(decoder.flush()).emit + stops.flush();
+    text += tail;
+    pending.text = (pending.text ?? '') + tail;
+  }
+  if (pending) yield pending;
+  const decodeSeconds = (now() - decodeStart) / 1000;
+  stats.decodeTokensPerSecond = decodeSeconds > 0 ? stats.decodeTokens / decodeSeconds : 0;
+  stats.peakRssMb = peakRssMb();
+  return { text, finishReason, stats };
+}

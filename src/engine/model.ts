@@ -1,0 +1,150 @@
+// A loaded MoE Lens model: manifest + verified files + one onnxruntime session, and `forward`,
+// one step of the decoder over a chunk of tokens against a KV slot (llama2.c's forward()).
+import * as ort from 'onnxruntime-node';
+import { join } from 'node:path';
+import { MoeLensError } from './errors';
+import { readManifest, verifyFiles, type Manifest } from './manifest';
+import { routeTokens } from './routing';
+import { createSession, type ExecutionProvider } from './session';
+import { KvSlot } from './kvCache';
+
+export interface LayerRouting {
+  /** The model's own layer index. */
+  layer: number;
+  /** Expert ids, highest weight first. */
+  experts: number[];
+  /** Mixing weights of those experts (sum to 1 when the family renormalises). */
+  weights: number[];
+  /** Full router distribution softmax(z), when requested. */
+  probs?: number[];
+}
+
+export interface ModelConfig {
+  dir: string;
+  architecture: string;
+  numLayers: number;
+  numKvHeads: number;
+  headDim: number;
+  vocabSize: number;
+  contextLength: number;
+  moeLayers: number[];
+  numExperts: number;
+  topK: number;
+  normalizeTopK: boolean;
+  eosTokenIds: number[];
+}
+
+export interface LoadOptions {
+  executionProvider?: ExecutionProvider;
+  threads?: number;
+  /** Hash the weight files against the manifest (default true). */
+  verify?: boolean;
+  log?: (message: string) => void;
+}
+
+export interface ForwardResult {
+  /** Logits of the last `keep` positions, [keep, V] row-major. */
+  logits: Float32Array;
+  /** Routing of every fed token, [S][moeLayers]. */
+  routing: LayerRouting[][];
+}
+
+export class MoeModel {
+  private constructor(
+    readonly config: ModelConfig,
+    readonly manifest: Manifest,
+    readonly session: ort.InferenceSession,
+    readonly executionProvider: Exclude<ExecutionProvider, 'auto'>,
+  ) {}
+
+  static async load(dir: string, opts: LoadOptions = {}): Promise<MoeModel> {
+    const manifest = await readManifest(dir);
+    if (opts.verify !== false) await verifyFiles(dir, manifest);
+    const m = manifest.model;
+    const r = manifest.moe_lens.routing;
+    const config: ModelConfig = {
+      dir,
+      architecture: manifest.moe_lens.architecture,
+      numLayers: m.decoder.num_hidden_layers,
+      numKvHeads: m.decoder.num_key_value_heads,
+      headDim: m.decoder.head_size,
+      vocabSize: m.vocab_size,
+      contextLength: m.context_length,
+      moeLayers: r.moe_layers,
+      numExperts: r.num_experts,
+      topK: r.top_k,
+      normalizeTopK: r.normalize_top_k,
+      eosTokenIds: m.eos_token_id,
+    };
+    const { session, executionProvider } = await createSession(join(dir, m.decoder.filename), {
+      executionProvider: opts.executionProvider ?? 'auto',
+      threads: opts.threads ?? 0,
+      log: opts.log ?? (() => {}),
+    });
+    return new MoeModel(config, manifest, session, executionProvider);
+  }
+
+  newSlot(): KvSlot {
+    return new KvSlot(this.config.numLayers, this.config.numKvHeads, this.config.headDim);
+  }
+
+  /**
+   * Feeds `ids` after the slot's cached tokens; appends their KV and routing to the slot.
+   * keep = how many trailing positions need logits (1 while generating, S when scoring).
+   */
+  async forward(
+    slot: KvSlot,
+    ids: number[],
+    keep: number,
+    fullProbs = false,
+  ): Promise<ForwardResult> {
+    const c = this.config;
+    const S = ids.length;
+    const total = slot.length + S;
+    if (total > c.contextLength) {
+      throw new MoeLensError(`context of ${total} tokens exceeds the model's ${c.contextLength}`);
+    }
+    for (const id of ids) {
+      if (!Number.isInteger(id) || id < 0 || id >= c.vocabSize) {
+        throw new MoeLensError(`token id ${id} is outside the vocabulary (0..${c.vocabSize - 1})`);
+      }
+    }
+    const feeds: Record<string, ort.Tensor> = {
+      input_ids: new ort.Tensor('int64', BigInt64Array.from(ids, BigInt), [1, S]),
+      attention_mask: new ort.Tensor('int64', new BigInt64Array(total).fill(1n), [1, total]),
+      num_logits_to_keep: new ort.Tensor('int64', BigInt64Array.of(BigInt(keep)), [1]),
+    };
+    for (let l = 0; l < c.numLayers; l++) {
+      feeds[`past_key_values.${l}.key`] = slot.keys[l] as ort.Tensor;
+      feeds[`past_key_values.${l}.value`] = slot.values[l] as ort.Tensor;
+    }
+    const out = await this.session.run(feeds);
+    const keys: ort.Tensor[] = [];
+    const values: ort.Tensor[] = [];
+    for (let l = 0; l < c.numLayers; l++) {
+      keys.push(out[`present.${l}.key`] as ort.Tensor);
+      values.push(out[`present.${l}.value`] as ort.Tensor);
+    }
+    // Routing of token t is the routing computed when t is fed: read it from this run.
+    const routing: LayerRouting[][] = Array.from({ length: S }, () => []);
+    for (const layer of c.moeLayers) {
+      const z = (out[`router_logits.${layer}`] as ort.Tensor).data as Float32Array; // [S, E]
+      for (let t = 0; t < S; t++) {
+        const r = routeTokens(
+          z.subarray(t * c.numExperts, (t + 1) * c.numExperts),
+          c.topK,
+          c.normalizeTopK,
+        );
+        const entry: LayerRouting = { layer, experts: r.experts, weights: r.weights };
+        if (fullProbs) entry.probs = Array.from(r.probs);
+        (routing[t] as LayerRouting[]).push(entry);
+      }
+    }
+    slot.append(ids, routing, keys, values);
+    return { logits: (out.logits as ort.Tensor).data as Float32Array, routing };
+  }
+
+  async dispose(): Promise<void> {
+    await this.session.release();
+  }
+}

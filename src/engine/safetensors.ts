@@ -1,0 +1,600 @@
+// Streaming safetensors reader and writer. A checkpoint is opened by reading only the headers;
+// each tensor is read on demand with one positional read, so a multi-GB checkpoint never sits in
+// memory whole. Format (huggingface/safetensors): u64 little-endian header length N, N bytes of
+// JSON {name: {dtype, shape, data_offsets: [begin, end]}, __metadata__?}, then the data section;
+// offsets are relative to the start of the data section.
+import { open, stat, rename, unlink } from 'node:fs/promises';
+import type { FileHandle } from 'node:fs/promises';
+import * as path from 'node:path';
+import { MoeLensError } from './errors';
+
+/** The dtypes MoE Lens can read (converted to float32). */
+export type FloatDtype = 'F32' | 'F16' | 'BF16';
+
+/** Every dtype a safetensors header may name; only FloatDtype tensors can be read. */
+export type SafetensorsDtype =
+  | FloatDtype
+  | 'F64'
+  | 'I64'
+  | 'U64'
+  | 'I32'
+  | 'U32'
+  | 'I16'
+  | 'U16'
+  | 'I8'
+  | 'U8'
+  | 'BOOL'
+  | 'C64'
+  | 'F8_E4M3'
+  | 'F8_E5M2'
+  | 'F8_E8M0'
+  | 'F6_E2M3'
+  | 'F6_E3M2'
+  | 'F4';
+
+/** Bits per element of each dtype. */
+const DTYPE_BITS: Record<SafetensorsDtype, number> = {
+  F32: 32,
+  F16: 16,
+  BF16: 16,
+  F64: 64,
+  I64: 64,
+  U64: 64,
+  I32: 32,
+  U32: 32,
+  I16: 16,
+  U16: 16,
+  I8: 8,
+  U8: 8,
+  BOOL: 8,
+  C64: 64,
+  F8_E4M3: 8,
+  F8_E5M2: 8,
+  F8_E8M0: 8,
+  F6_E2M3: 6,
+  F6_E3M2: 6,
+  F4: 4,
+};
+
+export interface TensorInfo {
+  name: string;
+  /** Path of the .safetensors file holding the tensor. */
+  file: string;
+  dtype: SafetensorsDtype;
+  shape: number[];
+  /** Absolute byte offset of the tensor's data in `file`. */
+  offset: number;
+  byteLength: number;
+}
+
+export interface Checkpoint {
+  dir: string;
+  /** The .safetensors files, in the order they were opened. */
+  files: string[];
+  tensors: Map<string, TensorInfo>;
+  has(name: string): boolean;
+  /** Throws a MoeLensError naming the checkpoint folder and the tensor when it is missing. */
+  info(name: string): TensorInfo;
+  /** Reads one tensor as float32; checks `expectedShape` when given. */
+  read(name: string, expectedShape?: number[]): Promise<Float32Array>;
+  close(): Promise<void>;
+}
+
+/** The reference implementation refuses headers above 100 MB. */
+const MAX_HEADER_BYTES = 100_000_000;
+/** FileHandle.read/write take at most 2 GiB - 1 per call. */
+const IO_CHUNK = 1 << 30;
+const INDEX_FILE = 'model.safetensors.index.json';
+const SINGLE_FILE = 'model.safetensors';
+
+const isLittleEndian = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
+export function isFloatDtype(dtype: string): dtype is FloatDtype {
+  return dtype === 'F32' || dtype === 'F16' || dtype === 'BF16';
+}
+
+function shapeStr(shape: readonly number[]): string {
+  return `[${shape.join(', ')}]`;
+}
+
+function numel(shape: readonly number[]): number {
+  let n = 1;
+  for (const d of shape) n *= d;
+  return n;
+}
+
+function isNonNegInt(v: unknown): v is number {
+  return typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
+}
+
+async function readFully(fh: FileHandle, dst: Uint8Array, position: number): Promise<number> {
+  let done = 0;
+  while (done < dst.length) {
+    const len = Math.min(IO_CHUNK, dst.length - done);
+    const { bytesRead } = await fh.read(dst, done, len, position + done);
+    if (bytesRead === 0) break;
+    done += bytesRead;
+  }
+  return done;
+}
+
+async function writeFully(fh: FileHandle, src: Uint8Array, position: number): Promise<void> {
+  let done = 0;
+  while (done < src.length) {
+    const len = Math.min(IO_CHUNK, src.length - done);
+    const { bytesWritten } = await fh.write(src, done, len, position + done);
+    done += bytesWritten;
+  }
+}
+
+interface ParsedFile {
+  file: string;
+  handle: FileHandle;
+  tensors: TensorInfo[];
+}
+
+/** Opens one .safetensors file and validates its header against the file size. */
+async function parseFile(file: string): Promise<ParsedFile> {
+  let handle: FileHandle;
+  try {
+    handle = await open(file, 'r');
+  } catch (e) {
+    throw new MoeLensError(`${file}: cannot open (${(e as Error).message})`);
+  }
+  try {
+    const size = (await handle.stat()).size;
+    if (size < 8) {
+      throw new MoeLensError(`${file}: only ${size} bytes, too short for a safetensors header`);
+    }
+    const lenBuf = Buffer.alloc(8);
+    await readFully(handle, lenBuf, 0);
+    const headerLen64 = lenBuf.readBigUInt64LE(0);
+    if (headerLen64 === 0n || headerLen64 > BigInt(MAX_HEADER_BYTES)) {
+      throw new MoeLensError(
+        `${file}: header length ${headerLen64} is not plausible (not a safetensors file?)`,
+      );
+    }
+    const headerLen = Number(headerLen64);
+    if (8 + headerLen > size) {
+      throw new MoeLensError(
+        `${file}: header length ${headerLen} exceeds the file size ${size} (truncated?)`,
+      );
+    }
+    const headerBuf = Buffer.alloc(headerLen);
+    await readFully(handle, headerBuf, 8);
+    let header: unknown;
+    try {
+      header = JSON.parse(headerBuf.toString('utf8'));
+    } catch (e) {
+      throw new MoeLensError(`${file}: header is not valid JSON (${(e as Error).message})`);
+    }
+    if (typeof header !== 'object' || header === null || Array.isArray(header)) {
+      throw new MoeLensError(`${file}: header is not a JSON object`);
+    }
+    const dataStart = 8 + headerLen;
+    const dataLen = size - dataStart;
+    const tensors: TensorInfo[] = [];
+    for (const [name, raw] of Object.entries(header as Record<string, unknown>)) {
+      if (name === '__metadata__') continue;
+      tensors.push(parseEntry(file, name, raw, dataStart, dataLen, size));
+    }
+    return { file, handle, tensors };
+  } catch (e) {
+    await handle.close();
+    throw e;
+  }
+}
+
+function parseEntry(
+  file: string,
+  name: string,
+  raw: unknown,
+  dataStart: number,
+  dataLen: number,
+  fileSize: number,
+): TensorInfo {
+  const bad = (problem: string): MoeLensError =>
+    new MoeLensError(`${file}: tensor "${name}" ${problem}`);
+  if (typeof raw !== 'object' || raw === null) throw bad('has no header entry object');
+  const entry = raw as Record<string, unknown>;
+  const dtype = entry.dtype;
+  if (typeof dtype !== 'string') throw bad('has no dtype');
+  if (!Object.hasOwn(DTYPE_BITS, dtype)) throw bad(`has unknown dtype ${JSON.stringify(dtype)}`);
+  const bits = DTYPE_BITS[dtype as SafetensorsDtype];
+  const shape = entry.shape;
+  if (!Array.isArray(shape) || !shape.every(isNonNegInt)) {
+    throw bad(`has an invalid shape ${JSON.stringify(shape)}`);
+  }
+  const offsets = entry.data_offsets;
+  if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every(isNonNegInt)) {
+    throw bad(`has invalid data_offsets ${JSON.stringify(offsets)}`);
+  }
+  const [begin, end] = offsets as [number, number];
+  if (end < begin) throw bad(`has data_offsets [${begin}, ${end}] with end before begin`);
+  const expectedBits = numel(shape) * bits;
+  if ((end - begin) * 8 !== expectedBits) {
+    throw bad(
+      `has ${end - begin} bytes of data but shape ${shapeStr(shape)} of ${dtype} needs ${expectedBits / 8}`,
+    );
+  }
+  if (end > dataLen) {
+    throw bad(
+      `needs bytes ${dataStart + begin}..${dataStart + end} but the file has ${fileSize} bytes (truncated?)`,
+    );
+  }
+  return {
+    name,
+    file,
+    dtype: dtype as SafetensorsDtype,
+    shape: shape as number[],
+    offset: dataStart + begin,
+    byteLength: end - begin,
+  };
+}
+
+async function exists(p: string): Promise<boolean> {
+  try {
+    await stat(p);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function readIndex(indexPath: string): Promise<Map<string, string>> {
+  let text: string;
+  const fh = await open(indexPath, 'r').catch((e: Error) => {
+    throw new MoeLensError(`${indexPath}: cannot open (${e.message})`);
+  });
+  try {
+    text = await fh.readFile('utf8');
+  } finally {
+    await fh.close();
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (e) {
+    throw new MoeLensError(`${indexPath}: not valid JSON (${(e as Error).message})`);
+  }
+  const map = (json as { weight_map?: unknown } | null)?.weight_map;
+  if (typeof map !== 'object' || map === null || Array.isArray(map)) {
+    throw new MoeLensError(`${indexPath}: missing "weight_map" object`);
+  }
+  const out = new Map<string, string>();
+  for (const [tensor, shard] of Object.entries(map as Record<string, unknown>)) {
+    if (typeof shard !== 'string' || shard === '') {
+      throw new MoeLensError(
+        `${indexPath}: weight_map entry for tensor "${tensor}" is not a file name`,
+      );
+    }
+    out.set(tensor, shard);
+  }
+  return out;
+}
+
+class SafetensorsCheckpoint implements Checkpoint {
+  readonly tensors = new Map<string, TensorInfo>();
+  readonly files: string[];
+  private closed = false;
+
+  constructor(
+    readonly dir: string,
+    private readonly handles: Map<string, FileHandle>,
+    parsed: ParsedFile[],
+  ) {
+    this.files = parsed.map((p) => p.file);
+    for (const p of parsed) {
+      for (const t of p.tensors) {
+        const prev = this.tensors.get(t.name);
+        if (prev) {
+          throw new MoeLensError(`${t.file}: tensor "${t.name}" is also stored in ${prev.file}`);
+        }
+        this.tensors.set(t.name, t);
+      }
+    }
+  }
+
+  has(name: string): boolean {
+    return this.tensors.has(name);
+  }
+
+  info(name: string): TensorInfo {
+    const t = this.tensors.get(name);
+    if (!t) throw new MoeLensError(`${this.dir}: checkpoint has no tensor "${name}"`);
+    return t;
+  }
+
+  async read(name: string, expectedShape?: number[]): Promise<Float32Array> {
+    const t = this.info(name);
+    if (this.closed) {
+      throw new MoeLensError(`${t.file}: checkpoint closed before reading "${name}"`);
+    }
+    if (!isFloatDtype(t.dtype)) {
+      throw new MoeLensError(
+        `${t.file}: tensor "${name}" has dtype ${t.dtype}, which MoE Lens cannot read (supported: F32, F16, BF16)`,
+      );
+    }
+    if (
+      expectedShape &&
+      (expectedShape.length !== t.shape.length || expectedShape.some((d, i) => d !== t.shape[i]))
+    ) {
+      throw new MoeLensError(
+        `${t.file}: tensor "${name}" has shape ${shapeStr(t.shape)}, expected ${shapeStr(expectedShape)}`,
+      );
+    }
+    const handle = this.handles.get(t.file);
+    if (!handle) throw new Error(`no open handle for ${t.file}`);
+    const bytes = new Uint8Array(t.byteLength);
+    const got = await readFully(handle, bytes, t.offset);
+    if (got !== t.byteLength) {
+      throw new MoeLensError(
+        `${t.file}: tensor "${name}" needs bytes ${t.offset}..${t.offset + t.byteLength} but only ${got} could be read (file changed on disk?)`,
+      );
+    }
+    if (!isLittleEndian) byteSwapInPlace(bytes, t.dtype === 'F32' ? 4 : 2);
+    if (t.dtype === 'F32') return new Float32Array(bytes.buffer, 0, t.byteLength / 4);
+    const halves = new Uint16Array(bytes.buffer, 0, t.byteLength / 2);
+    return t.dtype === 'F16' ? f16ToF32(halves) : bf16ToF32(halves);
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await Promise.all([...this.handles.values()].map((h) => h.close()));
+  }
+}
+
+function byteSwapInPlace(bytes: Uint8Array, width: number): void {
+  for (let i = 0; i + width <= bytes.length; i += width) bytes.subarray(i, i + width).reverse();
+}
+
+/**
+ * Opens a Hugging Face checkpoint folder: `model.safetensors.index.json` plus its shards, or a
+ * single `model.safetensors`. Reads and validates headers only.
+ */
+export async function openCheckpoint(dir: string): Promise<Checkpoint> {
+  const indexPath = path.join(dir, INDEX_FILE);
+  const singlePath = path.join(dir, SINGLE_FILE);
+  let weightMap: Map<string, string> | null = null;
+  let files: string[];
+  if (await exists(indexPath)) {
+    weightMap = await readIndex(indexPath);
+    const shards: string[] = [];
+    const firstTensor = new Map<string, string>();
+    for (const [tensor, shard] of weightMap) {
+      if (!firstTensor.has(shard)) {
+        firstTensor.set(shard, tensor);
+        shards.push(shard);
+      }
+    }
+    if (shards.length === 0) throw new MoeLensError(`${indexPath}: weight_map is empty`);
+    for (const shard of shards) {
+      if (!(await exists(path.join(dir, shard)))) {
+        throw new MoeLensError(
+          `${indexPath}: shard "${shard}" (holding tensor "${firstTensor.get(shard)}") is missing from ${dir}`,
+        );
+      }
+    }
+    files = shards.map((s) => path.join(dir, s));
+  } else if (await exists(singlePath)) {
+    files = [singlePath];
+  } else {
+    throw new MoeLensError(`${dir}: no ${SINGLE_FILE} or ${INDEX_FILE} in this folder`);
+  }
+
+  const parsed: ParsedFile[] = [];
+  try {
+    for (const f of files) parsed.push(await parseFile(f));
+    const handles = new Map(parsed.map((p) => [p.file, p.handle] as const));
+    const ckpt = new SafetensorsCheckpoint(dir, handles, parsed);
+    if (weightMap) {
+      for (const [tensor, shard] of weightMap) {
+        const file = path.join(dir, shard);
+        if (ckpt.tensors.get(tensor)?.file !== file) {
+          throw new MoeLensError(
+            `${file}: tensor "${tensor}" is listed in ${INDEX_FILE} but not stored in this shard`,
+          );
+        }
+      }
+    }
+    return ckpt;
+  } catch (e) {
+    await Promise.all(parsed.map((p) => p.handle.close()));
+    throw e;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Conversions
+
+/** bfloat16 bits -> float32: the high half of the float32 bit pattern. */
+export function bf16ToF32(src: Uint16Array): Float32Array {
+  const out = new Float32Array(src.length);
+  const bits = new Uint32Array(out.buffer);
+  for (let i = 0; i < src.length; i++) bits[i] = (src[i] as number) << 16;
+  return out;
+}
+
+/** float32 -> bfloat16 bits, round to nearest even; NaN stays a (quiet) NaN. */
+export function f32ToBf16(src: Float32Array): Uint16Array {
+  const bits = new Uint32Array(src.buffer, src.byteOffset, src.length);
+  const out = new Uint16Array(src.length);
+  for (let i = 0; i < bits.length; i++) {
+    const x = bits[i] as number;
+    if ((x & 0x7fffffff) > 0x7f800000) {
+      out[i] = (x >>> 16) | 0x0040;
+    } else {
+      out[i] = (x + 0x7fff + ((x >>> 16) & 1)) >>> 16;
+    }
+  }
+  return out;
+}
+
+/** One IEEE half -> float32 bit pattern, exact for normals, subnormals, ±0, ±inf and NaN. */
+function halfToFloatBits(h: number): number {
+  const sign = (h & 0x8000) << 16;
+  const exp = (h >>> 10) & 0x1f;
+  let mant = h & 0x3ff;
+  if (exp === 0) {
+    if (mant === 0) return sign >>> 0;
+    // Subnormal: value = mant * 2^-24; normalise so the leading 1 becomes implicit.
+    let e = 113;
+    while ((mant & 0x400) === 0) {
+      mant <<= 1;
+      e--;
+    }
+    return (sign | (e << 23) | ((mant & 0x3ff) << 13)) >>> 0;
+  }
+  if (exp === 0x1f) return (sign | 0x7f800000 | (mant << 13)) >>> 0;
+  return (sign | ((exp + 112) << 23) | (mant << 13)) >>> 0;
+}
+
+let halfTable: Uint32Array | null = null;
+
+/** 65536-entry half -> float32 bits table (256 KB), built on first use. */
+function getHalfTable(): Uint32Array {
+  if (!halfTable) {
+    halfTable = new Uint32Array(65536);
+    for (let h = 0; h < 65536; h++) halfTable[h] = halfToFloatBits(h);
+  }
+  return halfTable;
+}
+
+/** IEEE half bits -> float32. */
+export function f16ToF32(src: Uint16Array): Float32Array {
+  const table = getHalfTable();
+  const out = new Float32Array(src.length);
+  const bits = new Uint32Array(out.buffer);
+  for (let i = 0; i < src.length; i++) bits[i] = table[src[i] as number] as number;
+  return out;
+}
+
+/** float32 -> IEEE half bits, round to nearest even; overflow gives ±inf, NaN stays NaN. */
+export function f32ToF16(src: Float32Array): Uint16Array {
+  const bits = new Uint32Array(src.buffer, src.byteOffset, src.length);
+  const out = new Uint16Array(src.length);
+  for (let i = 0; i < bits.length; i++) {
+    const x = bits[i] as number;
+    const sign = (x >>> 16) & 0x8000;
+    const abs = x & 0x7fffffff;
+    let h: number;
+    if (abs >= 0x7f800000) {
+      h = abs > 0x7f800000 ? 0x7e00 | ((abs >>> 13) & 0x3ff) : 0x7c00;
+    } else if (abs >= 0x477ff000) {
+      // >= 65520 rounds (ties to even) past the largest half, 65504.
+      h = 0x7c00;
+    } else if (abs >= 0x38800000) {
+      // Normal half: rebias the exponent (127 -> 15) and round off 13 mantissa bits.
+      h = (abs - 0x38000000) >>> 13;
+      const rest = abs & 0x1fff;
+      if (rest > 0x1000 || (rest === 0x1000 && (h & 1) === 1)) h++;
+    } else {
+      // Subnormal or zero: the half's integer mantissa is |x| * 2^24, rounded to even (exact in
+      // double arithmetic); 1024 carries into the smallest normal, which is the right encoding.
+      const r = Math.abs(src[i] as number) * 16777216;
+      h = Math.floor(r);
+      const frac = r - h;
+      if (frac > 0.5 || (frac === 0.5 && (h & 1) === 1)) h++;
+    }
+    out[i] = sign | h;
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Writing
+
+export interface TensorSpec {
+  name: string;
+  dtype: FloatDtype;
+  shape: number[];
+}
+
+const ELEMENT_BYTES: Record<FloatDtype, number> = { F32: 4, F16: 2, BF16: 2 };
+
+function encode(spec: TensorSpec, data: Float32Array): Uint8Array {
+  let out: Float32Array | Uint16Array;
+  if (spec.dtype === 'F32') out = data;
+  else if (spec.dtype === 'F16') out = f32ToF16(data);
+  else out = f32ToBf16(data);
+  const bytes = new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
+  if (isLittleEndian) return bytes;
+  const copy = bytes.slice();
+  byteSwapInPlace(copy, ELEMENT_BYTES[spec.dtype]);
+  return copy;
+}
+
+/**
+ * Writes a safetensors file whose header is written first and each tensor's data as `produce`
+ * returns it, so memory stays bounded by the largest tensor. Writes to `<path>.partial`, then
+ * renames, so a failed run never leaves a file that looks complete.
+ */
+export async function writeSafetensorsStreaming(
+  file: string,
+  specs: TensorSpec[],
+  produce: (name: string) => Float32Array | Promise<Float32Array>,
+): Promise<void> {
+  const header: Record<string, unknown> = { __metadata__: { format: 'pt' } };
+  let pos = 0;
+  for (const s of specs) {
+    if (Object.hasOwn(header, s.name)) {
+      throw new MoeLensError(`${file}: tensor "${s.name}" is listed twice`);
+    }
+    if (!isFloatDtype(s.dtype)) {
+      throw new MoeLensError(`${file}: tensor "${s.name}" has unsupported dtype ${s.dtype}`);
+    }
+    if (!s.shape.every(isNonNegInt)) {
+      throw new MoeLensError(`${file}: tensor "${s.name}" has invalid shape ${shapeStr(s.shape)}`);
+    }
+    const len = numel(s.shape) * ELEMENT_BYTES[s.dtype];
+    header[s.name] = { dtype: s.dtype, shape: s.shape, data_offsets: [pos, pos + len] };
+    pos += len;
+  }
+  let json = JSON.stringify(header);
+  // Pad with spaces so the data section starts 8-byte aligned, like the reference writer.
+  const jsonBytes = Buffer.byteLength(json, 'utf8');
+  json += ' '.repeat((8 - (jsonBytes % 8)) % 8);
+  const headerBytes = Buffer.from(json, 'utf8');
+  const prefix = Buffer.alloc(8);
+  prefix.writeBigUInt64LE(BigInt(headerBytes.length), 0);
+
+  const tmp = `${file}.partial`;
+  const fh = await open(tmp, 'w');
+  let ok = false;
+  try {
+    await writeFully(fh, prefix, 0);
+    await writeFully(fh, headerBytes, 8);
+    let at = 8 + headerBytes.length;
+    for (const s of specs) {
+      const data = await produce(s.name);
+      const n = numel(s.shape);
+      if (data.length !== n) {
+        throw new MoeLensError(
+          `${file}: tensor "${s.name}" of shape ${shapeStr(s.shape)} needs ${n} values, got ${data.length}`,
+        );
+      }
+      const bytes = encode(s, data);
+      await writeFully(fh, bytes, at);
+      at += bytes.length;
+    }
+    ok = true;
+  } finally {
+    await fh.close();
+    if (!ok) await unlink(tmp).catch(() => undefined);
+  }
+  await rename(tmp, file);
+}
+
+/** Writes a whole safetensors file from in-memory tensors (tests, small fixtures). */
+export async function writeSafetensors(
+  file: string,
+  tensors: { name: string; dtype: FloatDtype; shape: number[]; data: Float32Array }[],
+): Promise<void> {
+  const byName = new Map(tensors.map((t) => [t.name, t.data] as const));
+  await writeSafetensorsStreaming(
+    file,
+    tensors.map(({ name, dtype, shape }) => ({ name, dtype, shape })),
+    (name) => byName.get(name) as Float32Array,
+  );
+}

@@ -1,0 +1,68 @@
+// Teacher-forced scoring: log p(token_t | tokens_<t) and the routing of every token. Sequences
+// longer than the context run as overlapping windows: each window re-reads the second half of the
+// previous one as context and scores only its own new tokens.
+import { CancelledError, MoeLensError } from './errors';
+import type { LayerRouting, MoeModel } from './model';
+import type { KvSlot } from './kvCache';
+
+export interface ScoredToken {
+  id: number;
+  /** null for the very first token (nothing conditions it). */
+  logprob: number | null;
+  routing: LayerRouting[];
+}
+
+export interface ScoreOptions {
+  signal?: AbortSignal;
+  fullProbs?: boolean;
+  /** Tokens per forward call. */
+  chunk?: number;
+  /** Window length; defaults to the model's context length. */
+  window?: number;
+}
+
+function logSoftmaxAt(logits: Float32Array, offset: number, vocab: number, id: number): number {
+  let max = -Infinity;
+  for (let v = 0; v < vocab; v++) max = Math.max(max, logits[offset + v] as number);
+  let sum = 0;
+  for (let v = 0; v < vocab; v++) sum += Math.exp((logits[offset + v] as number) - max);
+  return (logits[offset + id] as number) - max - Math.log(sum);
+}
+
+export async function score(
+  model: MoeModel,
+  slot: KvSlot,
+  ids: number[],
+  opts: ScoreOptions = {},
+): Promise<ScoredToken[]> {
+  if (ids.length === 0) throw new MoeLensError('nothing to score: empty input');
+  const V = model.config.vocabSize;
+  const window = Math.min(opts.window ?? model.config.contextLength, model.config.contextLength);
+  if (window < 2) throw new MoeLensError(`window ${window} is too small to score`);
+  const chunk = opts.chunk ?? 256;
+  const out: ScoredToken[] = [];
+  // Windows: [start, end) fed fresh; tokens from `from` on are scored by this window.
+  for (let from = 0; from < ids.length;) {
+    const start = from === 0 ? 0 : Math.max(0, from - Math.floor(window / 2));
+    const end = Math.min(ids.length, start + window);
+    slot.reset();
+    let prevLast: Float32Array | null = null; // logits of the position before the chunk
+    for (let c = start; c < end; c += chunk) {
+      if (opts.signal?.aborted) throw new CancelledError();
+      const piece = ids.slice(c, Math.min(end, c + chunk));
+      const { logits, routing } = await model.forward(slot, piece, piece.length, opts.fullProbs);
+      for (let i = 0; i < piece.length; i++) {
+        const pos = c + i;
+        if (pos < from) continue;
+        const id = piece[i] as number;
+        let logprob: number | null = null;
+        if (i > 0) logprob = logSoftmaxAt(logits, (i - 1) * V, V, id);
+        else if (prevLast) logprob = logSoftmaxAt(prevLast, 0, V, id);
+        out.push({ id, logprob, routing: routing[i] ?? [] });
+      }
+      prevLast = logits.slice((piece.length - 1) * V, piece.length * V);
+    }
+    from = end;
+  }
+  return out;
+}
