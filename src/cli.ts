@@ -3,7 +3,7 @@
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { convertCheckpoint } from './convert/convert';
-import type { WeightDType } from './convert/decoderGraph';
+import type { ExpertsLayout, WeightDType } from './convert/decoderGraph';
 import { runBench } from './engine/bench';
 import { defaultModelDir, Engine, type PromptInput } from './engine/engine';
 import { CancelledError, MoeLensError } from './engine/errors';
@@ -12,7 +12,7 @@ import { EXECUTION_PROVIDERS, type ExecutionProvider } from './engine/session';
 
 const USAGE = `usage: cli.js <command> [options]
   convert <hf-dir> <out-dir> --dtype fp32|fp16|int8|int4 [--top-k N] [--block-size 32]
-          [--accuracy-level 0|4] [--fim-order psm|spm]
+          [--accuracy-level 0|4] [--fim-order psm|spm] [--experts if|qmoe|unrouted]
   info     [--model DIR]
   complete [--model DIR] (--prompt TEXT | --prefix TEXT --suffix TEXT | --ids 1,2,3)
            [--max-tokens 64] [--temperature 0] [--top-p 1] [--seed N] [--stop S]... [--max-time-ms N]
@@ -33,6 +33,7 @@ const options = {
   'accuracy-level': { type: 'string' },
   'lm-head-accuracy-level': { type: 'string' },
   'fim-order': { type: 'string' },
+  experts: { type: 'string', default: 'if' },
   prompt: { type: 'string' },
   prefix: { type: 'string' },
   suffix: { type: 'string' },
@@ -128,6 +129,10 @@ async function cmdConvert(v: Values, pos: string[]): Promise<void> {
   if (fimOrder !== undefined && fimOrder !== 'psm' && fimOrder !== 'spm') {
     throw new MoeLensError(`--fim-order must be psm or spm, got "${fimOrder}"`);
   }
+  const layout = v.experts as ExpertsLayout;
+  if (!['if', 'qmoe', 'unrouted'].includes(layout)) {
+    throw new MoeLensError(`--experts must be if|qmoe|unrouted, got "${String(v.experts)}"`);
+  }
   const controller = new AbortController();
   process.once('SIGINT', () => controller.abort());
   const t0 = performance.now();
@@ -142,6 +147,7 @@ async function cmdConvert(v: Values, pos: string[]): Promise<void> {
         ? int(v['lm-head-accuracy-level'], 'lm-head-accuracy-level')
         : undefined,
     fimOrder,
+    expertsLayout: layout,
     signal: controller.signal,
     onProgress: (m) => {
       if (!v.json) process.stderr.write(`convert: ${m}\n`);

@@ -17,7 +17,13 @@ import {
 } from '../engine/manifest';
 import { countParams, parseHfConfig, withTopK, type ModelSpec } from '../engine/modelSpec';
 import { openCheckpoint } from '../engine/safetensors';
-import { buildDecoderGraph, contextLength, IO, type WeightDType } from './decoderGraph';
+import {
+  buildDecoderGraph,
+  contextLength,
+  IO,
+  type ExpertsLayout,
+  type WeightDType,
+} from './decoderGraph';
 import { encodeModel, ExternalDataFile, GraphBuilder } from './onnxBuilder';
 import { detectFimTokens } from '../engine/fim';
 import { loadTokenizer } from '../engine/tokenizer';
@@ -31,6 +37,7 @@ export interface ConvertOptions {
   accuracyLevel?: number;
   lmHeadAccuracyLevel?: number;
   fimOrder?: FimOrder;
+  expertsLayout?: ExpertsLayout;
   signal?: AbortSignal;
   onProgress?: (message: string) => void;
 }
@@ -73,6 +80,7 @@ export async function convertCheckpoint(
     blockSize: opts.blockSize ?? 32,
     accuracyLevel: opts.accuracyLevel ?? 0,
     lmHeadAccuracyLevel: opts.lmHeadAccuracyLevel ?? 0,
+    expertsLayout: opts.expertsLayout ?? 'if',
   };
 
   const checkpoint = await openCheckpoint(src);
@@ -175,7 +183,7 @@ export async function convertCheckpoint(
         shared_experts: spec.sharedExpert
           ? { count: 1, intermediate_size: spec.sharedExpert.intermediateSize, gate: 'sigmoid' }
           : null,
-        experts_layout: 'if_per_expert',
+        experts_layout: graphOpts.expertsLayout,
         expert_intermediate_size: spec.moeIntermediateSize,
         quantization: {
           dtype: opts.dtype,

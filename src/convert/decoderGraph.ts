@@ -7,6 +7,7 @@
 import type { ModelSpec } from '../engine/modelSpec';
 import type { CheckpointNames } from '../engine/checkpointLayout';
 import type { GraphBuilder } from './onnxBuilder';
+import { MoeLensError } from '../engine/errors';
 import { blobSize, quantize } from './quantize';
 import { f32ToF16 } from '../engine/safetensors';
 
@@ -20,7 +21,11 @@ export interface GraphOptions {
   accuracyLevel: number;
   /** accuracy_level for lm_head (level 4 can flip the argmax, onnxruntime#29849). */
   lmHeadAccuracyLevel: number;
+  /** if (default): sparse If-per-expert; qmoe: onnxruntime's QMoE kernel; unrouted: bench bound. */
+  expertsLayout?: ExpertsLayout;
 }
+
+export type ExpertsLayout = 'if' | 'qmoe' | 'unrouted';
 
 /** Reads one checkpoint tensor as fp32, checking its shape. */
 export interface WeightSource {
@@ -568,6 +573,20 @@ export async function buildDecoderGraph(
   g.output(IO.logits, 'float32', ['batch_size', 'kept_sequence_length', spec.vocabSize]);
 }
 
+interface MoeContext {
+  e: Emitter;
+  g: GraphBuilder;
+  spec: ModelSpec;
+  weights: WeightSource;
+  n: ReturnType<CheckpointNames['layer']>;
+  /** Node-name prefix of this layer's MoE block. */
+  p: string;
+  /** The block input, flattened to [T, H]. */
+  xf: string;
+  /** Raw router logits [T, E]. */
+  z: string;
+}
+
 /** One sparse MoE block on h2 [B, S, H]; returns its output [B, S, H]. */
 async function emitMoe(
   e: Emitter,
@@ -581,62 +600,83 @@ async function emitMoe(
 ): Promise<string> {
   const H = spec.hiddenSize;
   const E = spec.numExperts;
-  const I = spec.moeIntermediateSize;
   const p = `/model/layers.${l}/moe`;
   const xf = g.op('Reshape', [h2, shapeTH], `${p}/Flatten`); // [T, H]
-
-  // Router (always fp32): logits are a graph output, then softmax -> top-k (-> renormalise).
+  // Router (always fp32): its logits are a graph output whatever the expert layout.
   const router = await weights.read(n.router, [E, H]);
   const z = e.linear(g, xf, router, E, H, `${p}/router`, null, 0, 'fp32'); // [T, E]
   g.node('Identity', [z], { name: `${p}/router_logits`, outputs: [IO.routerLogits(l)] });
   g.output(IO.routerLogits(l), 'float32', ['tokens', E]);
+
+  const ctx: MoeContext = { e, g, spec, weights, n, p, xf, z };
+  const layout = e.opts.expertsLayout ?? 'if';
+  let acc =
+    layout === 'qmoe'
+      ? await qmoeExperts(ctx)
+      : layout === 'unrouted'
+        ? await unroutedExperts(ctx)
+        : await ifPerExpert(ctx);
+  if (spec.sharedExpert) {
+    acc = g.op('Add', [acc, await sharedExpert(ctx)], `${p}/shared_expert/Add`);
+  }
+  return g.op('Reshape', [acc, g.op('Shape', [h2], `${p}/OutShape`)], `${p}/Unflatten`);
+}
+
+/** softmax(z) -> top-k (-> renormalised): weights [T, k] and expert ids [T, k]. */
+function routeInGraph(c: MoeContext): { vals: string; idx: string } {
+  const { g, spec, p, z } = c;
   const probs = g.op('Softmax', [z], `${p}/Softmax`, { axis: -1 });
-  const [topVals, topIdx] = g.node('TopK', [probs, g.constInt64('k', [spec.topK])], {
+  const [topVals, idx] = g.node('TopK', [probs, g.constInt64('k', [spec.topK])], {
     name: `${p}/TopK`,
     outputs: 2,
     attrs: { axis: -1, largest: 1, sorted: 1 },
   }) as [string, string];
-  let vals = topVals;
-  if (spec.normTopKProb) {
-    const sum = g.op('ReduceSum', [topVals, g.constInt64('axes', [-1])], `${p}/TopK/Sum`, {
-      keepdims: 1,
-    });
-    vals = g.op('Div', [topVals, sum], `${p}/TopK/Renormalise`);
-  }
-  // Dense [T, E] routing weights and selection mask (weights may underflow to 0; the mask not).
-  const zerosTE = g.op('ConstantOfShape', [g.op('Shape', [z], `${p}/Shape`)], `${p}/ZerosTE`, {
+  if (!spec.normTopKProb) return { vals: topVals, idx };
+  const sum = g.op('ReduceSum', [topVals, g.constInt64('axes', [-1])], `${p}/TopK/Sum`, {
+    keepdims: 1,
+  });
+  return { vals: g.op('Div', [topVals, sum], `${p}/TopK/Renormalise`), idx };
+}
+
+function zerosLike(g: GraphBuilder, x: string, name: string): string {
+  return g.op('ConstantOfShape', [g.op('Shape', [x], `${name}/Shape`)], name, {
     value: { t: { dataType: 1, dims: [1], floatData: [0] } },
   });
+}
+
+/**
+ * The fast CPU layout (notes §11): one If per expert; its then-branch gathers the tokens routed
+ * to the expert, runs it, scales by the routing weight and scatter-adds into the accumulator.
+ */
+async function ifPerExpert(c: MoeContext): Promise<string> {
+  const { e, g, spec, weights, n, p, xf, z } = c;
+  const H = spec.hiddenSize;
+  const I = spec.moeIntermediateSize;
+  const { vals, idx } = routeInGraph(c);
+  // Dense [T, E] routing weights and selection mask (weights may underflow to 0; the mask not).
+  const zerosTE = zerosLike(g, z, `${p}/ZerosTE`);
   const onesTK = g.op('ConstantOfShape', [g.op('Shape', [vals], `${p}/ShapeTK`)], `${p}/OnesTK`, {
     value: { t: { dataType: 1, dims: [1], floatData: [1] } },
   });
-  const wTE = g.op('ScatterElements', [zerosTE, topIdx, vals], `${p}/Weights`, { axis: 1 });
-  const selTE = g.op('ScatterElements', [zerosTE, topIdx, onesTK], `${p}/Selected`, { axis: 1 });
-  let acc = g.op('ConstantOfShape', [g.op('Shape', [xf], `${p}/ShapeTH`)], `${p}/ZerosTH`, {
-    value: { t: { dataType: 1, dims: [1], floatData: [0] } },
-  });
-  for (let ex = 0; ex < E; ex++) {
+  const wTE = g.op('ScatterElements', [zerosTE, idx, vals], `${p}/Weights`, { axis: 1 });
+  const selTE = g.op('ScatterElements', [zerosTE, idx, onesTK], `${p}/Selected`, { axis: 1 });
+  let acc = zerosLike(g, xf, `${p}/ZerosTH`);
+  for (let ex = 0; ex < spec.numExperts; ex++) {
     const names = n.expert(ex);
+    const q = `${p}/e${ex}`;
     const col = g.constInt64('expert', [ex], true);
-    const sel = g.op('Gather', [selTE, col], `${p}/e${ex}/Sel`, { axis: 1 }); // [T]
-    const w = g.op('Gather', [wTE, col], `${p}/e${ex}/W`, { axis: 1 }); // [T]
+    const sel = g.op('Gather', [selTE, col], `${q}/Sel`, { axis: 1 }); // [T]
+    const w = g.op('Gather', [wTE, col], `${q}/W`, { axis: 1 }); // [T]
     const any = g.op(
       'Greater',
-      [
-        g.op('ReduceMax', [sel], `${p}/e${ex}/Any`, { keepdims: 0 }),
-        g.constFloat('half', [0.5], []),
-      ],
-      `${p}/e${ex}/Cond`,
+      [g.op('ReduceMax', [sel], `${q}/Any`, { keepdims: 0 }), g.constFloat('half', [0.5], [])],
+      `${q}/Cond`,
     );
-    const then = g.subgraph(`${p}/e${ex}/then`);
-    const rows = then.op(
-      'Transpose',
-      [then.op('NonZero', [sel], `${p}/e${ex}/NonZero`)],
-      `${p}/e${ex}/Rows`,
-      { perm: [1, 0] },
-    ); // [n, 1]
-    const xs = then.op('GatherND', [xf, rows], `${p}/e${ex}/GatherX`); // [n, H]
-    const ws = then.op('GatherND', [w, rows], `${p}/e${ex}/GatherW`); // [n]
+    const then = g.subgraph(`${q}/then`);
+    const nz = then.op('NonZero', [sel], `${q}/NonZero`); // [1, n]
+    const rows = then.op('Transpose', [nz], `${q}/Rows`, { perm: [1, 0] }); // [n, 1]
+    const xs = then.op('GatherND', [xf, rows], `${q}/GatherX`); // [n, H]
+    const ws = then.op('GatherND', [w, rows], `${q}/GatherW`); // [n]
     const y = e.swiglu(
       then,
       xs,
@@ -647,47 +687,129 @@ async function emitMoe(
       I,
       `${p}/experts.${ex}`,
     ); // [n, H]
-    const wy = then.op(
-      'Mul',
-      [y, then.op('Unsqueeze', [ws, then.constInt64('axes', [1])], `${p}/e${ex}/Unsqueeze`)],
-      `${p}/e${ex}/Scale`,
+    const ws1 = then.op('Unsqueeze', [ws, then.constInt64('axes', [1])], `${q}/Unsqueeze`);
+    const wy = then.op('Mul', [y, ws1], `${q}/Scale`);
+    then.output(
+      then.op('ScatterND', [acc, rows, wy], `${q}/ScatterAdd`, { reduction: 'add' }),
+      'float32',
     );
-    const thenOut = then.op('ScatterND', [acc, rows, wy], `${p}/e${ex}/ScatterAdd`, {
-      reduction: 'add',
-    });
-    then.output(thenOut, 'float32');
-    const other = g.subgraph(`${p}/e${ex}/else`);
-    const elseOut = other.op('Identity', [acc], `${p}/e${ex}/Skip`);
-    other.output(elseOut, 'float32');
-    acc = g.op('If', [any], `${p}/e${ex}/If`, {
-      then_branch: { g: then },
-      else_branch: { g: other },
-    });
+    const skip = g.subgraph(`${q}/else`);
+    skip.output(skip.op('Identity', [acc], `${q}/Skip`), 'float32');
+    acc = g.op('If', [any], `${q}/If`, { then_branch: { g: then }, else_branch: { g: skip } });
   }
+  return acc;
+}
 
-  if (spec.sharedExpert) {
-    const S = spec.sharedExpert.intermediateSize;
-    const shared = e.swiglu(
+/**
+ * onnxruntime's QMoE kernel (int4/int8 only), kept for comparison: notes §2 recipes. It routes
+ * internally from the logits; families without renormalisation pass Softmax(z) as input 14.
+ */
+async function qmoeExperts(c: MoeContext): Promise<string> {
+  const { e, g, spec, weights, n, p, xf, z } = c;
+  const H = spec.hiddenSize;
+  const I = spec.moeIntermediateSize;
+  const E = spec.numExperts;
+  const dtype = e.opts.dtype;
+  if (dtype !== 'int4' && dtype !== 'int8') {
+    throw new MoeLensError(`the qmoe experts layout needs --dtype int4 or int8, got ${dtype}`);
+  }
+  const bits = dtype === 'int4' ? 4 : 8;
+  const bs = e.opts.blockSize;
+  if (H % bs !== 0 || I % bs !== 0) {
+    throw new MoeLensError(`qmoe needs hidden (${H}) and expert width (${I}) divisible by ${bs}`);
+  }
+  // fc1 rows interleaved [gate_0, up_0, gate_1, up_1, ...] (swiglu_fusion = 1).
+  const fc1 = new Uint8Array(E * 2 * I * ((H * bits) / 8));
+  const fc1s = new Float32Array(E * 2 * I * (H / bs));
+  const fc2 = new Uint8Array(E * H * ((I * bits) / 8));
+  const fc2s = new Float32Array(E * H * (I / bs));
+  for (let ex = 0; ex < E; ex++) {
+    const names = n.expert(ex);
+    const gate = await weights.read(names.gate, [I, H]);
+    const up = await weights.read(names.up, [I, H]);
+    const inter = new Float32Array(2 * I * H);
+    for (let r = 0; r < I; r++) {
+      inter.set(gate.subarray(r * H, (r + 1) * H), 2 * r * H);
+      inter.set(up.subarray(r * H, (r + 1) * H), (2 * r + 1) * H);
+    }
+    const q1 = quantize(inter, 2 * I, H, { bits, blockSize: bs });
+    fc1.set(q1.packed, ex * q1.packed.length);
+    fc1s.set(q1.scales, ex * q1.scales.length);
+    const q2 = quantize(await weights.read(names.down, [H, I]), H, I, { bits, blockSize: bs });
+    fc2.set(q2.packed, ex * q2.packed.length);
+    fc2s.set(q2.scales, ex * q2.scales.length);
+  }
+  const w1 = g.initializer(g.fresh(`${p}/fc1`), 'uint8', [E, 2 * I, (H * bits) / 8], fc1);
+  const s1 = g.initializer(g.fresh(`${p}/fc1_scales`), 'float32', [E, 2 * I, H / bs], fc1s);
+  const w2 = g.initializer(g.fresh(`${p}/fc2`), 'uint8', [E, H, (I * bits) / 8], fc2);
+  const s2 = g.initializer(g.fresh(`${p}/fc2_scales`), 'float32', [E, H, I / bs], fc2s);
+  const inputs = [xf, z, w1, s1, '', w2, s2];
+  if (!spec.normTopKProb) {
+    // QMoE renormalises the top-k unless given explicit mixing weights (input 14).
+    const probs = g.op('Softmax', [z], `${p}/Softmax`, { axis: -1 });
+    inputs.push('', '', '', '', '', '', '', probs);
+  }
+  return g.op(
+    'QMoE',
+    inputs,
+    `${p}/QMoE`,
+    {
+      k: spec.topK,
+      activation_type: 'swiglu',
+      swiglu_fusion: 1,
+      activation_alpha: { f: 1 },
+      activation_beta: { f: 0 },
+      normalize_routing_weights: spec.normTopKProb ? 1 : 0,
+      expert_weight_bits: bits,
+      block_size: bs,
+    },
+    'com.microsoft',
+  );
+}
+
+/**
+ * The routing-free lower bound for benchmarks: every token runs experts 0..k-1 with weight 1/k,
+ * as plain matmuls. Same weight bytes per token as the routed model, no routing work.
+ */
+async function unroutedExperts(c: MoeContext): Promise<string> {
+  const { e, g, spec, weights, n, p, xf } = c;
+  const H = spec.hiddenSize;
+  const I = spec.moeIntermediateSize;
+  let acc = '';
+  for (let ex = 0; ex < spec.topK; ex++) {
+    const names = n.expert(ex);
+    const y = e.swiglu(
       g,
       xf,
-      await weights.read(n.shared.gate, [S, H]),
-      await weights.read(n.shared.up, [S, H]),
-      await weights.read(n.shared.down, [H, S]),
+      await weights.read(names.gate, [I, H]),
+      await weights.read(names.up, [I, H]),
+      await weights.read(names.down, [H, I]),
       H,
-      S,
-      `${p}/shared_expert`,
+      I,
+      `${p}/experts.${ex}`,
     );
-    const gateW = await weights.read(n.sharedGate, [1, H]);
-    const gate = g.op(
-      'Sigmoid',
-      [e.linear(g, xf, gateW, 1, H, `${p}/shared_expert_gate`, null, 0, 'fp32')],
-      `${p}/shared_expert_gate/Sigmoid`,
-    );
-    acc = g.op(
-      'Add',
-      [acc, g.op('Mul', [shared, gate], `${p}/shared_expert/Gate`)],
-      `${p}/shared_expert/Add`,
-    );
+    acc = acc ? g.op('Add', [acc, y], `${p}/e${ex}/Add`) : y;
   }
-  return g.op('Reshape', [acc, g.op('Shape', [h2], `${p}/OutShape`)], `${p}/Unflatten`);
+  return g.op('Mul', [acc, g.constFloat('inv_k', [1 / spec.topK], [])], `${p}/Mean`);
+}
+
+/** Qwen2-MoE's always-on expert, scaled by sigmoid(shared_expert_gate . x). */
+async function sharedExpert(c: MoeContext): Promise<string> {
+  const { e, g, spec, weights, n, p, xf } = c;
+  const H = spec.hiddenSize;
+  const S = (spec.sharedExpert as { intermediateSize: number }).intermediateSize;
+  const shared = e.swiglu(
+    g,
+    xf,
+    await weights.read(n.shared.gate, [S, H]),
+    await weights.read(n.shared.up, [S, H]),
+    await weights.read(n.shared.down, [H, S]),
+    H,
+    S,
+    `${p}/shared_expert`,
+  );
+  const gateW = await weights.read(n.sharedGate, [1, H]);
+  const gateLogit = e.linear(g, xf, gateW, 1, H, `${p}/shared_expert_gate`, null, 0, 'fp32');
+  const gate = g.op('Sigmoid', [gateLogit], `${p}/shared_expert_gate/Sigmoid`);
+  return g.op('Mul', [shared, gate], `${p}/shared_expert/Gate`);
 }

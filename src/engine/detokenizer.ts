@@ -17,7 +17,7 @@ const REPLACEMENT = '\uFFFD';
  * token boundary where decoding splits cleanly, instead of buffering invalid bytes forever.
  */
 const MAX_PENDING = 4;
-/** Past this many pending ids without a clean boundary, emit everything (never seen in practice). */
+/** Past this many pending ids with no clean boundary, emit everything (never seen in practice). */
 const HARD_CAP = 32;
 
 export class IncrementalDecoder {

@@ -39,7 +39,8 @@ export interface MoeLensSection {
     router_dtype: 'float32';
   };
   shared_experts: { count: number; intermediate_size: number; gate: 'sigmoid' } | null;
-  experts_layout: 'if_per_expert';
+  /** if: sparse If-per-expert; qmoe: onnxruntime's QMoE; unrouted: benchmark bound only. */
+  experts_layout: 'if' | 'qmoe' | 'unrouted';
   expert_intermediate_size: number;
   quantization: {
     dtype: 'fp32' | 'fp16' | 'int8' | 'int4';

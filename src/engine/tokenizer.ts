@@ -210,7 +210,7 @@ function parseObject(file: string, text: string): Json {
   return value;
 }
 
-/** `chat_template` is a string, or a list of `{name, template}` (we take "default" or the first). */
+/** `chat_template`: a string, or a list of `{name, template}` ("default", else the first). */
 function pickChatTemplate(value: unknown): string | undefined {
   if (typeof value === 'string') return value;
   if (Array.isArray(value)) {

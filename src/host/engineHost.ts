@@ -1,3 +1,105 @@
 // The engine host: a forked child process that owns onnxruntime (session.run blocks its thread,
-// and a native crash must not take down the extension host). Protocol lands with the engine.
-process.on('message', () => {});
+// and a native crash must not take down the extension host). It serves the protocol in
+// protocol.ts over Node's IPC channel; cancellation arrives between decode steps / prefill chunks.
+import { Engine } from '../engine/engine';
+import { CancelledError, MoeLensError } from '../engine/errors';
+import type {
+  EngineApi,
+  HostRequest,
+  HostResponse,
+  LoadParams,
+  Method,
+  WireError,
+} from './protocol';
+
+let engine: Engine | null = null;
+const running = new Map<number, AbortController>();
+
+function send(msg: HostResponse): void {
+  process.send?.(msg);
+}
+
+function toWire(e: unknown): WireError {
+  if (e instanceof CancelledError) return { message: e.message, kind: 'cancelled' };
+  if (e instanceof MoeLensError) return { message: e.message, kind: 'user' };
+  return { message: e instanceof Error ? (e.stack ?? e.message) : String(e), kind: 'internal' };
+}
+
+function requireEngine(): Engine {
+  if (!engine) throw new MoeLensError('no model loaded');
+  return engine;
+}
+
+type Handlers = {
+  [M in Method]: (
+    params: EngineApi[M]['params'],
+    id: number,
+    signal: AbortSignal,
+  ) => Promise<EngineApi[M]['result']>;
+};
+
+const handlers: Handlers = {
+  async load(p: LoadParams) {
+    if (engine) await engine.dispose();
+    engine = null;
+    engine = await Engine.open(p.modelDir, {
+      executionProvider: p.executionProvider,
+      threads: p.threads,
+      log: (m) => process.stderr.write(`engine: ${m}\n`),
+    });
+    return engine.info();
+  },
+  async complete(p, id, signal) {
+    const stream = requireEngine().complete(p.input, { ...p.options, signal }, p.slot);
+    let r = await stream.next();
+    while (!r.done) {
+      send({ type: 'token', id, token: r.value });
+      r = await stream.next();
+    }
+    return r.value;
+  },
+  async score(p, _id, signal) {
+    return requireEngine().score(p.ids, { fullProbs: p.fullProbs, signal }, p.slot);
+  },
+  async encode(p) {
+    return requireEngine().requireTokenizer().encode(p.text);
+  },
+  async unload() {
+    if (engine) await engine.dispose();
+    engine = null;
+    return null;
+  },
+};
+
+// Requests run one at a time (one session, one thread of control), in arrival order.
+let queue: Promise<void> = Promise.resolve();
+
+function handle(msg: HostRequest): void {
+  if (msg.type === 'cancel') {
+    running.get(msg.id)?.abort();
+    return;
+  }
+  const controller = new AbortController();
+  running.set(msg.id, controller);
+  queue = queue.then(async () => {
+    try {
+      if (controller.signal.aborted) throw new CancelledError();
+      const handler = handlers[msg.method] as (
+        p: unknown,
+        id: number,
+        s: AbortSignal,
+      ) => Promise<unknown>;
+      if (!handler) throw new MoeLensError(`unknown method "${String(msg.method)}"`);
+      const result = await handler(msg.params, msg.id, controller.signal);
+      send({ type: 'result', id: msg.id, result });
+    } catch (e) {
+      send({ type: 'error', id: msg.id, error: toWire(e) });
+    } finally {
+      running.delete(msg.id);
+    }
+  });
+}
+
+process.on('message', (msg: HostRequest) => handle(msg));
+process.on('disconnect', () => process.exit(0));
+send({ type: 'ready' });

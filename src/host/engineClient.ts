@@ -1,0 +1,195 @@
+// The client side of the engine host: forks the engine process, proxies typed calls to it, and
+// restarts it (with back-off) after a crash or a hang. Pending calls fail cleanly with an
+// EngineCrashedError; the next call starts a fresh process and reloads the last model. No vscode
+// import: the extension and the tests use it alike.
+import { fork, type ChildProcess } from 'node:child_process';
+import type { GeneratedToken } from '../engine/generate';
+import { CancelledError, MoeLensError } from '../engine/errors';
+import type { EngineApi, HostRequest, HostResponse, LoadParams, Method } from './protocol';
+
+export class EngineCrashedError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'EngineCrashedError';
+  }
+}
+
+export interface EngineClientOptions {
+  /** Path of the bundled engine host script (dist/engineHost.js). */
+  hostPath: string;
+  execArgv?: string[];
+  log?: (message: string) => void;
+  /** First restart delay; doubles per consecutive crash up to maxBackoffMs. */
+  backoffMs?: number;
+  maxBackoffMs?: number;
+}
+
+export interface CallOptions {
+  signal?: AbortSignal;
+  onToken?: (token: GeneratedToken) => void;
+  /** Kill and restart the engine if the call takes longer (a hung native call). */
+  timeoutMs?: number;
+}
+
+interface Pending {
+  resolve: (value: unknown) => void;
+  reject: (error: Error) => void;
+  onToken?: (token: GeneratedToken) => void;
+}
+
+export class EngineClient {
+  private child: ChildProcess | null = null;
+  private starting: Promise<ChildProcess> | null = null;
+  private readonly pending = new Map<number, Pending>();
+  private nextId = 1;
+  private lastLoad: LoadParams | null = null;
+  private crashes = 0;
+  private lastCrashAt = 0;
+  private disposed = false;
+
+  constructor(private readonly opts: EngineClientOptions) {}
+
+  get running(): boolean {
+    return this.child !== null;
+  }
+
+  /** pid of the engine process, if one runs (for tests and the log). */
+  get pid(): number | undefined {
+    return this.child?.pid;
+  }
+
+  async call<M extends Method>(
+    method: M,
+    params: EngineApi[M]['params'],
+    opts: CallOptions = {},
+  ): Promise<EngineApi[M]['result']> {
+    if (this.disposed) throw new MoeLensError('engine client is disposed');
+    if (opts.signal?.aborted) throw new CancelledError();
+    if (method === 'load') this.lastLoad = params as LoadParams;
+    const child = await this.ensureStarted(method !== 'load');
+    const id = this.nextId++;
+    return new Promise<EngineApi[M]['result']>((resolve, reject) => {
+      let timer: NodeJS.Timeout | undefined;
+      const onAbort = () => this.post(child, { type: 'cancel', id });
+      const cleanup = () => {
+        if (timer) clearTimeout(timer);
+        opts.signal?.removeEventListener('abort', onAbort);
+      };
+      this.pending.set(id, {
+        resolve: (v) => {
+          cleanup();
+          resolve(v as EngineApi[M]['result']);
+        },
+        reject: (e) => {
+          cleanup();
+          reject(e);
+        },
+        onToken: opts.onToken,
+      });
+      opts.signal?.addEventListener('abort', onAbort, { once: true });
+      if (opts.timeoutMs !== undefined) {
+        timer = setTimeout(() => {
+          this.opts.log?.(
+            `engine call ${method} exceeded ${opts.timeoutMs} ms; restarting the engine`,
+          );
+          child.kill('SIGKILL');
+        }, opts.timeoutMs);
+      }
+      this.post(child, { type: 'call', id, method, params });
+    });
+  }
+
+  dispose(): void {
+    this.disposed = true;
+    this.child?.kill();
+    this.child = null;
+  }
+
+  private post(child: ChildProcess, msg: HostRequest): void {
+    if (child.connected) child.send(msg);
+  }
+
+  private backoff(): number {
+    const base = this.opts.backoffMs ?? 500;
+    const max = this.opts.maxBackoffMs ?? 30_000;
+    return this.crashes === 0 ? 0 : Math.min(max, base * 2 ** (this.crashes - 1));
+  }
+
+  /** Starts the engine if needed; after a crash, reloads the last model first. */
+  private async ensureStarted(reload: boolean): Promise<ChildProcess> {
+    if (this.child) return this.child;
+    if (!this.starting) {
+      this.starting = (async () => {
+        const delay = this.backoff();
+        if (delay > 0) await new Promise((r) => setTimeout(r, delay));
+        const child = await this.spawn();
+        if (reload && this.lastLoad) {
+          this.opts.log?.(`engine restarted; reloading ${this.lastLoad.modelDir}`);
+          await this.request(child, 'load', this.lastLoad);
+        }
+        return child;
+      })().finally(() => {
+        this.starting = null;
+      });
+    }
+    return this.starting;
+  }
+
+  private request(child: ChildProcess, method: Method, params: unknown): Promise<unknown> {
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      this.pending.set(id, { resolve, reject });
+      this.post(child, { type: 'call', id, method, params });
+    });
+  }
+
+  private spawn(): Promise<ChildProcess> {
+    return new Promise((resolve, reject) => {
+      const child = fork(this.opts.hostPath, [], {
+        execArgv: this.opts.execArgv ?? [],
+        stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
+        serialization: 'advanced',
+      });
+      child.stderr?.on('data', (d: Buffer) => this.opts.log?.(d.toString().trimEnd()));
+      child.on('message', (msg: HostResponse) => {
+        if (msg.type === 'ready') {
+          this.child = child;
+          resolve(child);
+          return;
+        }
+        const p = this.pending.get(msg.id);
+        if (!p) return;
+        if (msg.type === 'token') {
+          p.onToken?.(msg.token);
+        } else if (msg.type === 'result') {
+          this.pending.delete(msg.id);
+          p.resolve(msg.result);
+        } else {
+          this.pending.delete(msg.id);
+          const E =
+            msg.error.kind === 'cancelled'
+              ? CancelledError
+              : msg.error.kind === 'user'
+                ? MoeLensError
+                : Error;
+          p.reject(new E(msg.error.message));
+        }
+      });
+      child.on('error', (e) => reject(e));
+      child.on('exit', (code, signal) => {
+        if (this.child === child) this.child = null;
+        if (this.disposed) return;
+        const now = Date.now();
+        // A minute without a crash resets the back-off.
+        this.crashes = now - this.lastCrashAt > 60_000 ? 1 : this.crashes + 1;
+        this.lastCrashAt = now;
+        const why = `engine process exited (${signal ?? `code ${code}`})`;
+        this.opts.log?.(`${why}; it restarts on the next request`);
+        const err = new EngineCrashedError(`${why}; the request was not completed`);
+        for (const p of this.pending.values()) p.reject(err);
+        this.pending.clear();
+        reject(err);
+      });
+    });
+  }
+}

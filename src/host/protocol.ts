@@ -1,0 +1,44 @@
+// The one protocol between the extension host (or any client) and the engine host process.
+// Every request names a method of EngineApi; the child answers with a result or an error, and
+// streams generated tokens as `token` events before a `complete` result.
+import type { ModelInfo, PromptInput } from '../engine/engine';
+import type { GenerateOptions, GeneratedToken, GenerationResult } from '../engine/generate';
+import type { ScoredToken } from '../engine/score';
+import type { ExecutionProvider } from '../engine/session';
+
+export interface LoadParams {
+  modelDir: string;
+  executionProvider: ExecutionProvider;
+  threads: number;
+}
+
+export type CompleteOptions = Omit<GenerateOptions, 'signal'>;
+
+/** Request and response types of each method. */
+export interface EngineApi {
+  load: { params: LoadParams; result: ModelInfo };
+  complete: {
+    params: { input: PromptInput; options: CompleteOptions; slot: string };
+    result: GenerationResult;
+  };
+  score: { params: { ids: number[]; fullProbs: boolean; slot: string }; result: ScoredToken[] };
+  encode: { params: { text: string }; result: number[] };
+  unload: { params: Record<string, never>; result: null };
+}
+
+export type Method = keyof EngineApi;
+
+export type HostRequest =
+  { type: 'call'; id: number; method: Method; params: unknown } | { type: 'cancel'; id: number };
+
+export interface WireError {
+  message: string;
+  /** user: a MoeLensError (bad input); cancelled; internal: a bug or a crash. */
+  kind: 'user' | 'cancelled' | 'internal';
+}
+
+export type HostResponse =
+  | { type: 'result'; id: number; result: unknown }
+  | { type: 'error'; id: number; error: WireError }
+  | { type: 'token'; id: number; token: GeneratedToken }
+  | { type: 'ready' };

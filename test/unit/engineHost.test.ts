@@ -1,0 +1,81 @@
+// The engine host process through its typed client: streaming, cancellation, and recovery from
+// a killed engine (pending calls fail cleanly; the next call restarts it and reloads the model).
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { convertCheckpoint } from '../../src/convert/convert';
+import { EngineClient, EngineCrashedError } from '../../src/host/engineClient';
+import { FIXTURES_DIR, loadExpected } from './fixtureData';
+
+const work = mkdtempSync(join(tmpdir(), 'moe-lens-host-'));
+const modelDir = join(work, 'mixtral');
+const expected = loadExpected('mixtral');
+const client = new EngineClient({
+  hostPath: join(__dirname, '..', '..', 'src', 'host', 'engineHost.ts'),
+  execArgv: ['--import', 'tsx'],
+  backoffMs: 10,
+});
+
+before(async () => {
+  await convertCheckpoint(join(FIXTURES_DIR, 'mixtral'), modelDir, { dtype: 'fp32' });
+});
+after(() => {
+  client.dispose();
+  rmSync(work, { recursive: true, force: true });
+});
+
+const load = () => client.call('load', { modelDir, executionProvider: 'cpu', threads: 1 });
+const greedy = (maxTokens: number) => ({
+  input: { kind: 'ids' as const, ids: expected.greedy.prompt },
+  options: { maxTokens, temperature: 0, topP: 1 },
+  slot: 'completion',
+});
+
+test('load reports the model; complete streams tokens equal to transformers greedy decoding', async () => {
+  const info = await load();
+  assert.equal(info.architecture, 'MixtralForCausalLM');
+  const streamed: number[] = [];
+  const result = await client.call('complete', greedy(expected.greedy.generated.length), {
+    onToken: (t) => streamed.push(t.id),
+  });
+  assert.deepEqual(streamed, expected.greedy.generated);
+  assert.equal(result.finishReason, 'length');
+});
+
+test('an aborted request stops early with finishReason cancelled', async () => {
+  const controller = new AbortController();
+  let n = 0;
+  const result = await client.call('complete', greedy(100_000), {
+    signal: controller.signal,
+    onToken: () => {
+      if (++n === 3) controller.abort();
+    },
+  });
+  assert.equal(result.finishReason, 'cancelled');
+  assert.ok(n < 100, `stopped after ${n} tokens`);
+});
+
+test('bad input in the engine is a user error, not a crash', async () => {
+  const pid = client.pid;
+  await assert.rejects(
+    client.call('complete', { ...greedy(4), input: { kind: 'ids', ids: [1, 99999] } }),
+    /outside the vocabulary/,
+  );
+  assert.equal(client.pid, pid);
+});
+
+test('a killed engine fails the pending call cleanly and restarts with the model on the next', async () => {
+  const pending = client.call('complete', greedy(100_000), {
+    onToken: () => {
+      if (client.pid) process.kill(client.pid, 'SIGKILL');
+    },
+  });
+  await assert.rejects(pending, (e: unknown) => e instanceof EngineCrashedError);
+  const streamed: number[] = [];
+  await client.call('complete', greedy(expected.greedy.generated.length), {
+    onToken: (t) => streamed.push(t.id),
+  });
+  assert.deepEqual(streamed, expected.greedy.generated);
+});
