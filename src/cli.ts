@@ -222,9 +222,10 @@ async function cmdScore(v: Values): Promise<void> {
     ids = engine.requireTokenizer().encode(text);
   }
   const scored = await engine.score(ids, { fullProbs: v['router-probs'] ?? false });
-  const tokens = scored.map((t) => ({
+  const texts = engine.tokenTexts(ids);
+  const tokens = scored.map((t, i) => ({
     id: t.id,
-    text: engine.tokenText(t.id),
+    text: texts[i] ?? null,
     logprob: t.logprob,
     routing: t.routing,
   }));

@@ -2,6 +2,7 @@
 // model without one still runs on token ids), and named KV slots, one per purpose.
 import { existsSync, readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { IncrementalDecoder } from './detokenizer';
 import { MoeLensError } from './errors';
 import { buildFimIds, type FimTokens } from './fim';
 import {
@@ -112,8 +113,14 @@ export class Engine {
     return score(this.model, this.slot(slot), ids, opts);
   }
 
-  tokenText(id: number): string | null {
-    return this.tokenizer ? this.tokenizer.decode([id]) : null;
+  /** Per-token text increments that concatenate to decode(ids); nulls without a tokenizer. */
+  tokenTexts(ids: number[]): (string | null)[] {
+    if (!this.tokenizer) return ids.map(() => null);
+    const decoder = new IncrementalDecoder(this.tokenizer);
+    const texts = ids.map((id) => decoder.push(id));
+    const tail = decoder.flush();
+    if (tail && texts.length > 0) texts[texts.length - 1] += tail;
+    return texts;
   }
 
   info(): ModelInfo {
