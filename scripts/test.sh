@@ -10,4 +10,8 @@ npm run --silent typecheck
 npm run --silent lint
 npm run --silent format:check
 npm run --silent build
+# WebGPU on software Vulkan (docs/WEBGPU.md): install lavapipe when we can (root + apt); in CI the
+# WebGPU tests must run rather than skip.
+if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then bash scripts/install-webgpu.sh; fi
+if [ "${CI:-}" = true ]; then export MOE_LENS_REQUIRE_WEBGPU=1; fi
 node --import tsx --test --test-reporter=spec $(find test/unit -name "*.test.ts" | sort)

@@ -743,15 +743,12 @@ async function qmoeExperts(c: MoeContext): Promise<string> {
   const s1 = g.initializer(g.fresh(`${p}/fc1_scales`), 'float32', [E, 2 * I, H / bs], fc1s);
   const w2 = g.initializer(g.fresh(`${p}/fc2`), 'uint8', [E, H, (I * bits) / 8], fc2);
   const s2 = g.initializer(g.fresh(`${p}/fc2_scales`), 'float32', [E, H, I / bs], fc2s);
-  const inputs = [xf, z, w1, s1, '', w2, s2];
-  if (!spec.normTopKProb) {
-    // QMoE renormalises the top-k unless given explicit mixing weights (input 14).
-    const probs = g.op('Softmax', [z], `${p}/Softmax`, { axis: -1 });
-    inputs.push('', '', '', '', '', '', '', probs);
-  }
-  return g.op(
+  // QMoE renormalises over the top-k. Families without renormalisation scale its output by each
+  // token's top-k probability mass instead of passing input 14 (WebGPU rejects it):
+  // sum_i (p_i / sum_topk p) e_i(x) * sum_topk p = sum_i p_i e_i(x).
+  const y = g.op(
     'QMoE',
-    inputs,
+    [xf, z, w1, s1, '', w2, s2],
     `${p}/QMoE`,
     {
       k: spec.topK,
@@ -759,12 +756,23 @@ async function qmoeExperts(c: MoeContext): Promise<string> {
       swiglu_fusion: 1,
       activation_alpha: { f: 1 },
       activation_beta: { f: 0 },
-      normalize_routing_weights: spec.normTopKProb ? 1 : 0,
+      normalize_routing_weights: 1,
       expert_weight_bits: bits,
       block_size: bs,
     },
     'com.microsoft',
   );
+  if (spec.normTopKProb) return y;
+  const probs = g.op('Softmax', [z], `${p}/Softmax`, { axis: -1 });
+  const [top] = g.node('TopK', [probs, g.constInt64('k', [spec.topK])], {
+    name: `${p}/TopK`,
+    outputs: 2,
+    attrs: { axis: -1, largest: 1, sorted: 1 },
+  }) as [string, string];
+  const mass = g.op('ReduceSum', [top, g.constInt64('axes', [-1])], `${p}/TopK/Mass`, {
+    keepdims: 1,
+  });
+  return g.op('Mul', [y, mass], `${p}/QMoE/Unnormalise`);
 }
 
 /**
