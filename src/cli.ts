@@ -19,10 +19,11 @@ const USAGE = `usage: cli.js <command> [options]
            [--router-probs]
   score    [--model DIR] (--file F | --ids 1,2,3) [--router-probs]
   bench    [--model DIR] [--prompt-tokens 512] [--decode-tokens 64] [--runs 5]
-common: --json  --ep auto|cpu|cuda|dml|webgpu  --threads N  --no-verify`;
+common: --json  --ep auto|cpu|cuda|dml|webgpu  --threads N  --no-verify  --verbose`;
 
 const options = {
   json: { type: 'boolean' },
+  verbose: { type: 'boolean' },
   model: { type: 'string' },
   ep: { type: 'string', default: 'auto' },
   threads: { type: 'string', default: '0' },
@@ -56,10 +57,11 @@ type Values = ReturnType<
   typeof parseArgs<{ options: typeof options; allowPositionals: true }>
 >['values'];
 
-function int(v: string | undefined, flag: string, min = 0): number {
+function int(v: string | undefined, flag: string, min = 0, max = Infinity): number {
   const n = Number(v);
-  if (v === undefined || !Number.isInteger(n) || n < min) {
-    throw new MoeLensError(`--${flag} must be an integer >= ${min}, got ${JSON.stringify(v)}`);
+  if (v === undefined || !Number.isInteger(n) || n < min || n > max) {
+    const range = max === Infinity ? `>= ${min}` : `in ${min}..${max}`;
+    throw new MoeLensError(`--${flag} must be an integer ${range}, got ${JSON.stringify(v)}`);
   }
   return n;
 }
@@ -96,7 +98,10 @@ async function openEngine(v: Values): Promise<Engine> {
     executionProvider: ep(v),
     threads: int(v.threads, 'threads'),
     verify: !v['no-verify'],
-    log: (m) => process.stderr.write(`moe-lens: ${m}\n`),
+    // Engine notes (e.g. why auto fell back to the CPU) only with --verbose: stderr stays one line on errors.
+    log: (m) => {
+      if (v.verbose) process.stderr.write(`moe-lens: ${m}\n`);
+    },
   });
 }
 
@@ -141,10 +146,12 @@ async function cmdConvert(v: Values, pos: string[]): Promise<void> {
     topK: v['top-k'] !== undefined ? int(v['top-k'], 'top-k', 1) : undefined,
     blockSize: v['block-size'] !== undefined ? int(v['block-size'], 'block-size', 16) : undefined,
     accuracyLevel:
-      v['accuracy-level'] !== undefined ? int(v['accuracy-level'], 'accuracy-level') : undefined,
+      v['accuracy-level'] !== undefined
+        ? int(v['accuracy-level'], 'accuracy-level', 0, 4)
+        : undefined,
     lmHeadAccuracyLevel:
       v['lm-head-accuracy-level'] !== undefined
-        ? int(v['lm-head-accuracy-level'], 'lm-head-accuracy-level')
+        ? int(v['lm-head-accuracy-level'], 'lm-head-accuracy-level', 0, 4)
         : undefined,
     fimOrder,
     expertsLayout: layout,
@@ -278,7 +285,9 @@ async function main(argv: string[]): Promise<number> {
       await cmdBench(values);
       break;
     default:
-      throw new MoeLensError(`unknown command "${command}"\n${USAGE}`);
+      throw new MoeLensError(
+        `unknown command "${command}" (commands: convert, info, complete, score, bench; see --help)`,
+      );
   }
   return 0;
 }
@@ -288,14 +297,15 @@ main(process.argv.slice(2)).then(
     process.exitCode = code;
   },
   (e: unknown) => {
+    const oneLine = (m: string) => m.replace(/\s*\n\s*/g, ' ');
     if (e instanceof MoeLensError || e instanceof CancelledError) {
-      process.stderr.write(`moe-lens: ${e.message}\n`);
+      process.stderr.write(`moe-lens: ${oneLine(e.message)}\n`);
     } else if (
       e instanceof TypeError &&
       'code' in e &&
       String(e.code).startsWith('ERR_PARSE_ARGS')
     ) {
-      process.stderr.write(`moe-lens: ${e.message}\n`);
+      process.stderr.write(`moe-lens: ${oneLine(e.message)}\n`);
     } else {
       process.stderr.write(`moe-lens: internal error: ${(e as Error).stack ?? String(e)}\n`);
     }

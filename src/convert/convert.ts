@@ -2,8 +2,8 @@
 // Tensors stream one at a time from safetensors into the external data file, so memory stays
 // bounded by one layer's largest tensor. Everything is written into a temporary sibling folder
 // that is renamed into place only once complete: a failed or cancelled run leaves no model.
-import { copyFile, mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
-import { basename, dirname, join, resolve } from 'node:path';
+import { copyFile, mkdir, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { basename, dirname, join, resolve, sep } from 'node:path';
 import { checkpointNames } from '../engine/checkpointLayout';
 import { CancelledError, MoeLensError, throwIfAborted } from '../engine/errors';
 import {
@@ -70,6 +70,22 @@ export async function convertCheckpoint(
 ): Promise<Manifest> {
   const src = resolve(hfDir);
   const out = resolve(outDir);
+  // The output folder is replaced wholesale: only ever replace a model, never the checkpoint.
+  if (out === src || src.startsWith(out + sep)) {
+    throw new MoeLensError(
+      `${out}: the output folder must not be or contain the checkpoint ${src}`,
+    );
+  }
+  if (await exists(out)) {
+    const entries = await readdir(out).catch(() => {
+      throw new MoeLensError(`${out}: exists and is not a folder`);
+    });
+    if (entries.length > 0 && !entries.includes(MANIFEST_FILE)) {
+      throw new MoeLensError(
+        `${out}: exists and is not a MoE Lens model (no ${MANIFEST_FILE}); refusing to replace it`,
+      );
+    }
+  }
   const configPath = join(src, 'config.json');
   let spec: ModelSpec = parseHfConfig(await readJson(configPath), configPath);
   const sourceTopK = spec.topK;
