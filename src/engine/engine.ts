@@ -19,7 +19,13 @@ import { loadTokenizer, type Tokenizer } from './tokenizer';
 
 export type PromptInput =
   | { kind: 'text'; prompt: string }
-  | { kind: 'fim'; prefix: string; suffix: string }
+  | {
+      kind: 'fim';
+      prefix: string;
+      suffix: string;
+      /** Other files as context, placed first (they change least, so the KV prefix survives). */
+      extra?: { path: string; text: string }[];
+    }
   | { kind: 'ids'; ids: number[] };
 
 export interface ModelInfo {
@@ -98,7 +104,15 @@ export class Engine {
       return tok.encode(input.prefix);
     }
     const tokens: FimTokens = { prefix: fim.prefix, suffix: fim.suffix, middle: fim.middle };
-    return buildFimIds(tok, tokens, input.prefix, input.suffix, fim.order);
+    const ids: number[] = [];
+    const fileSep = fim.file_sep !== null ? tok.tokenId(fim.file_sep) : undefined;
+    if (fileSep !== undefined) {
+      // Repository-style context: <file_sep>path\ntext per file (models without it get none).
+      for (const f of input.extra ?? [])
+        ids.push(fileSep, ...tok.encodeOrdinary(`${f.path}\n${f.text}`));
+    }
+    ids.push(...buildFimIds(tok, tokens, input.prefix, input.suffix, fim.order));
+    return ids;
   }
 
   complete(
