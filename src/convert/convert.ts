@@ -18,6 +18,7 @@ import {
 import { countParams, parseHfConfig, withTopK, type ModelSpec } from '../engine/modelSpec';
 import { openCheckpoint } from '../engine/safetensors';
 import {
+  attentionKind,
   buildDecoderGraph,
   contextLength,
   IO,
@@ -221,6 +222,7 @@ export async function convertCheckpoint(
             }
           : null,
         params: { total: params.total, active_per_token: params.activePerToken },
+        kv_cache: attentionKind(spec) === 'gqa' ? 'shared' : 'concat',
         logits_to_keep_input: IO.logitsToKeep,
         files: {
           [MODEL_FILE]: {

@@ -108,8 +108,9 @@ export class Engine {
     const fileSep = fim.file_sep !== null ? tok.tokenId(fim.file_sep) : undefined;
     if (fileSep !== undefined) {
       // Repository-style context: <file_sep>path\ntext per file (models without it get none).
-      for (const f of input.extra ?? [])
+      for (const f of input.extra ?? []) {
         ids.push(fileSep, ...tok.encodeOrdinary(`${f.path}\n${f.text}`));
+      }
     }
     ids.push(...buildFimIds(tok, tokens, input.prefix, input.suffix, fim.order));
     return ids;

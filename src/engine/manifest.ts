@@ -60,6 +60,9 @@ export interface MoeLensSection {
     order: FimOrder;
   } | null;
   params: { total: number; active_per_token: number };
+  /** shared: present.* alias past.* buffers of capacity >= total length (GQA, in place);
+   *  concat: present = past ++ new. Absent in older manifests = concat. */
+  kv_cache?: 'shared' | 'concat';
   /** Extra input: how many trailing positions get logits (1 while generating). */
   logits_to_keep_input: string;
   files: Record<string, FileChecksum>;

@@ -6,7 +6,7 @@ import { MoeLensError } from './errors';
 import { readManifest, verifyFiles, type Manifest } from './manifest';
 import { routeTokens } from './routing';
 import { createSession, type ExecutionProvider } from './session';
-import { KvSlot } from './kvCache';
+import { KvSlot, type KvLayout } from './kvCache';
 
 export interface LayerRouting {
   /** The model's own layer index. */
@@ -32,6 +32,7 @@ export interface ModelConfig {
   topK: number;
   normalizeTopK: boolean;
   eosTokenIds: number[];
+  kvLayout: KvLayout;
 }
 
 export interface LoadOptions {
@@ -75,6 +76,7 @@ export class MoeModel {
       topK: r.top_k,
       normalizeTopK: r.normalize_top_k,
       eosTokenIds: m.eos_token_id,
+      kvLayout: manifest.moe_lens.kv_cache ?? 'concat',
     };
     const { session, executionProvider } = await createSession(join(dir, m.decoder.filename), {
       executionProvider: opts.executionProvider ?? 'auto',
@@ -85,7 +87,8 @@ export class MoeModel {
   }
 
   newSlot(): KvSlot {
-    return new KvSlot(this.config.numLayers, this.config.numKvHeads, this.config.headDim);
+    const c = this.config;
+    return new KvSlot(c.numLayers, c.numKvHeads, c.headDim, c.kvLayout, c.contextLength);
   }
 
   /**
@@ -114,11 +117,25 @@ export class MoeModel {
       attention_mask: new ort.Tensor('int64', new BigInt64Array(total).fill(1n), [1, total]),
       num_logits_to_keep: new ort.Tensor('int64', BigInt64Array.of(BigInt(keep)), [1]),
     };
+    slot.reserve(total);
     for (let l = 0; l < c.numLayers; l++) {
       feeds[`past_key_values.${l}.key`] = slot.keys[l] as ort.Tensor;
       feeds[`past_key_values.${l}.value`] = slot.values[l] as ort.Tensor;
     }
-    const out = await this.session.run(feeds);
+    // Shared layout: bind each present output to its past buffer; GQA appends in place.
+    const bound = slot.presentBindings();
+    let out: ort.InferenceSession.ReturnType;
+    if (bound) {
+      const fetches: Record<string, ort.Tensor | null> = { logits: null };
+      for (const layer of c.moeLayers) fetches[`router_logits.${layer}`] = null;
+      for (let l = 0; l < c.numLayers; l++) {
+        fetches[`present.${l}.key`] = bound[0]?.[l] as ort.Tensor;
+        fetches[`present.${l}.value`] = bound[1]?.[l] as ort.Tensor;
+      }
+      out = await this.session.run(feeds, fetches as ort.InferenceSession.FetchesType);
+    } else {
+      out = await this.session.run(feeds);
+    }
     const keys: ort.Tensor[] = [];
     const values: ort.Tensor[] = [];
     for (let l = 0; l < c.numLayers; l++) {

@@ -1,0 +1,208 @@
+// The settings table: every `moeLens.*` setting's type, default and bounds, in one vscode-free
+// place. package.json `contributes.configuration` declares the same settings (with descriptions);
+// test/unit/settings.test.ts checks that both agree exactly. `settings.ts` is the only reader.
+
+export type ExecutionProviderSetting = 'auto' | 'cpu' | 'cuda' | 'dml' | 'webgpu';
+
+export interface MoeLensSettings {
+  enable: boolean;
+  /** languageId → enabled; "*" is the fallback for languages not listed. */
+  languages: Record<string, boolean>;
+  /** Model folder; empty = the default model shipped in the extension's models/. */
+  modelPath: string;
+  executionProvider: ExecutionProviderSetting;
+  maxTokens: number;
+  debounceMs: number;
+  contextLines: number;
+  temperature: number;
+  secretPatterns: string[];
+  extraContext: boolean;
+  /** onnxruntime intra-op threads; 0 = onnxruntime's default (all cores). */
+  threads: number;
+  /** Unload the model after this many idle minutes; 0 = never. */
+  idleUnloadMinutes: number;
+  maxTimeMs: number;
+  multiline: boolean;
+}
+
+export type SettingKey = keyof MoeLensSettings;
+
+/** The JSON-schema subset package.json uses for our settings. */
+export type SettingSpec<T> = {
+  default: T;
+} & ([T] extends [boolean]
+  ? { type: 'boolean' }
+  : [T] extends [string]
+    ? { type: 'string'; enum?: readonly T[] }
+    : [T] extends [number]
+      ? { type: 'integer' | 'number'; minimum: number; maximum: number }
+      : [T] extends [string[]]
+        ? { type: 'array'; items: 'string' }
+        : { type: 'object'; additionalProperties: 'boolean' });
+
+/** Any spec, loosely typed: what the checks below and the package.json test read. */
+export interface LooseSettingSpec {
+  type: 'boolean' | 'string' | 'integer' | 'number' | 'array' | 'object';
+  default: unknown;
+  enum?: readonly string[];
+  minimum?: number;
+  maximum?: number;
+  items?: 'string';
+  additionalProperties?: 'boolean';
+}
+
+export const SECTION = 'moeLens';
+
+export const EXECUTION_PROVIDER_SETTINGS: readonly ExecutionProviderSetting[] = [
+  'auto',
+  'cpu',
+  'cuda',
+  'dml',
+  'webgpu',
+];
+
+/** Files that never get completions (and never serve as extra context): keys, certificates, env. */
+export const DEFAULT_SECRET_PATTERNS: readonly string[] = [
+  '**/.env',
+  '**/.env.*',
+  '**/*.pem',
+  '**/*.key',
+  '**/*.p12',
+  '**/*.pfx',
+  '**/*.crt',
+  '**/*.cer',
+  '**/*.der',
+  '**/*.jks',
+  '**/*.keystore',
+  '**/id_rsa*',
+  '**/id_dsa*',
+  '**/id_ecdsa*',
+  '**/id_ed25519*',
+  '**/.npmrc',
+  '**/.pypirc',
+  '**/.netrc',
+  '**/.git-credentials',
+  '**/credentials*',
+  '**/secrets.*',
+];
+
+export const SETTINGS: { readonly [K in SettingKey]: SettingSpec<MoeLensSettings[K]> } = {
+  enable: { type: 'boolean', default: true },
+  languages: {
+    type: 'object',
+    additionalProperties: 'boolean',
+    default: { '*': true, plaintext: false, markdown: false },
+  },
+  modelPath: { type: 'string', default: '' },
+  executionProvider: { type: 'string', enum: EXECUTION_PROVIDER_SETTINGS, default: 'auto' },
+  maxTokens: { type: 'integer', default: 64, minimum: 1, maximum: 1024 },
+  debounceMs: { type: 'integer', default: 75, minimum: 0, maximum: 2000 },
+  contextLines: { type: 'integer', default: 100, minimum: 4, maximum: 5000 },
+  temperature: { type: 'number', default: 0, minimum: 0, maximum: 2 },
+  secretPatterns: { type: 'array', items: 'string', default: [...DEFAULT_SECRET_PATTERNS] },
+  extraContext: { type: 'boolean', default: false },
+  threads: { type: 'integer', default: 0, minimum: 0, maximum: 256 },
+  idleUnloadMinutes: { type: 'integer', default: 0, minimum: 0, maximum: 1440 },
+  maxTimeMs: { type: 'integer', default: 1500, minimum: 50, maximum: 60000 },
+  multiline: { type: 'boolean', default: true },
+};
+
+export const SETTING_KEYS = Object.keys(SETTINGS) as SettingKey[];
+
+export function defaultSettings(): MoeLensSettings {
+  const out: Record<string, unknown> = {};
+  for (const key of SETTING_KEYS) out[key] = structuredClone(SETTINGS[key].default);
+  return out as unknown as MoeLensSettings;
+}
+
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/**
+ * One setting's raw value → a valid value: wrong types fall back to the default (with a problem
+ * message), numbers are clamped into range (integers rounded), enums checked, lists filtered.
+ */
+export function normalizeSetting<K extends SettingKey>(
+  key: K,
+  raw: unknown,
+  problems: string[] = [],
+): MoeLensSettings[K] {
+  const spec = SETTINGS[key] as LooseSettingSpec;
+  const fallback = (why: string) => {
+    problems.push(`${SECTION}.${key}: ${why}; using the default ${JSON.stringify(spec.default)}`);
+    return structuredClone(spec.default) as MoeLensSettings[K];
+  };
+  if (raw === undefined || raw === null) return structuredClone(spec.default) as MoeLensSettings[K];
+  switch (spec.type) {
+    case 'boolean':
+      return typeof raw === 'boolean'
+        ? (raw as MoeLensSettings[K])
+        : fallback(`expected a boolean, got ${JSON.stringify(raw)}`);
+    case 'string': {
+      if (typeof raw !== 'string') return fallback(`expected a string, got ${JSON.stringify(raw)}`);
+      const allowed = spec.enum;
+      if (allowed && !allowed.includes(raw)) {
+        return fallback(`expected one of ${allowed.join('|')}, got ${JSON.stringify(raw)}`);
+      }
+      return raw as MoeLensSettings[K];
+    }
+    case 'integer':
+    case 'number': {
+      if (typeof raw !== 'number' || !Number.isFinite(raw)) {
+        return fallback(`expected a number, got ${JSON.stringify(raw)}`);
+      }
+      const minimum = spec.minimum ?? -Infinity;
+      const maximum = spec.maximum ?? Infinity;
+      const n = spec.type === 'integer' ? Math.round(raw) : raw;
+      const clamped = Math.min(maximum, Math.max(minimum, n));
+      if (clamped !== raw) problems.push(`${SECTION}.${key}: ${raw} adjusted to ${clamped}`);
+      return clamped as MoeLensSettings[K];
+    }
+    case 'array': {
+      if (!Array.isArray(raw)) return fallback(`expected a list, got ${JSON.stringify(raw)}`);
+      const strings = raw.filter((s): s is string => typeof s === 'string' && s.length > 0);
+      if (strings.length !== raw.length) problems.push(`${SECTION}.${key}: ignored non-strings`);
+      return strings as MoeLensSettings[K];
+    }
+    default: {
+      if (!isPlainObject(raw)) return fallback(`expected an object, got ${JSON.stringify(raw)}`);
+      const out: Record<string, boolean> = {};
+      for (const [k, v] of Object.entries(raw)) {
+        if (typeof v === 'boolean') out[k] = v;
+        else problems.push(`${SECTION}.${key}.${k}: expected a boolean; ignored`);
+      }
+      return out as MoeLensSettings[K];
+    }
+  }
+}
+
+/** Reads every setting through `get` (a WorkspaceConfiguration.get or a test map). */
+export function readSettings(get: (key: SettingKey) => unknown): {
+  settings: MoeLensSettings;
+  problems: string[];
+} {
+  const problems: string[] = [];
+  const out: Record<string, unknown> = {};
+  for (const key of SETTING_KEYS) out[key] = normalizeSetting(key, get(key), problems);
+  return { settings: out as unknown as MoeLensSettings, problems };
+}
+
+/**
+ * Per-language enable: the language's own entry, else "*", else enabled. `explicit` (trigger
+ * now) overrides a per-language "off", never the global switch.
+ */
+export function isLanguageEnabled(
+  settings: Pick<MoeLensSettings, 'enable' | 'languages'>,
+  languageId: string,
+  explicit = false,
+): boolean {
+  if (!settings.enable) return false;
+  if (explicit) return true;
+  const own = settings.languages[languageId];
+  if (own !== undefined) return own;
+  return settings.languages['*'] ?? true;
+}
+
+/** Settings whose change needs the model reloaded (they are load parameters). */
+export const RELOAD_KEYS: readonly SettingKey[] = ['modelPath', 'executionProvider', 'threads'];
