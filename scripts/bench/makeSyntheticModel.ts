@@ -1,0 +1,242 @@
+// Writes a random-weight Hugging Face Qwen3MoeForCausalLM checkpoint (config.json +
+// model.safetensors) for benchmarks: ≈330 M parameters by default, 8 experts, top-2, large
+// enough that batch-1 decode is memory-bound. Weights stream tensor by tensor (one tensor in
+// memory at a time) from a seeded PRNG; each tensor has its own seed stream, so a tensor's
+// values do not depend on the order tensors are written in.
+//
+//   node --import tsx scripts/bench/makeSyntheticModel.ts <out-dir> [--hidden 1024 --layers 5
+//     --experts 8 --top-k 2 --expert-ffn 2048 --vocab 32000 --heads 16 --kv-heads 4
+//     --head-dim 64 --seed 1 --dtype bf16|f32 --json]
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { checkpointNames } from '../../src/engine/checkpointLayout';
+import { countParams, parseHfConfig } from '../../src/engine/modelSpec';
+import { writeSafetensorsStreaming, type TensorSpec } from '../../src/engine/safetensors';
+
+export interface SyntheticOptions {
+  hidden: number;
+  layers: number;
+  experts: number;
+  topK: number;
+  expertFfn: number;
+  vocab: number;
+  heads: number;
+  kvHeads: number;
+  headDim: number;
+  seed: number;
+  dtype: 'BF16' | 'F32';
+}
+
+export const DEFAULT_SYNTHETIC: SyntheticOptions = {
+  hidden: 1024,
+  layers: 5,
+  experts: 8,
+  topK: 2,
+  expertFfn: 2048,
+  vocab: 32000,
+  heads: 16,
+  kvHeads: 4,
+  headDim: 64,
+  seed: 1,
+  dtype: 'BF16',
+};
+
+const STD = 0.02;
+
+/** The Hugging Face config.json of the synthetic model. */
+export function syntheticConfig(o: SyntheticOptions): Record<string, unknown> {
+  return {
+    architectures: ['Qwen3MoeForCausalLM'],
+    model_type: 'qwen3_moe',
+    hidden_size: o.hidden,
+    num_hidden_layers: o.layers,
+    num_attention_heads: o.heads,
+    num_key_value_heads: o.kvHeads,
+    head_dim: o.headDim,
+    moe_intermediate_size: o.expertFfn,
+    intermediate_size: 2 * o.expertFfn,
+    num_experts: o.experts,
+    num_experts_per_tok: o.topK,
+    norm_topk_prob: true,
+    vocab_size: o.vocab,
+    rms_norm_eps: 1e-6,
+    rope_theta: 1000000,
+    max_position_embeddings: 4096,
+    tie_word_embeddings: false,
+    decoder_sparse_step: 1,
+    mlp_only_layers: [],
+    hidden_act: 'silu',
+    attention_bias: false,
+    use_sliding_window: false,
+    bos_token_id: 1,
+    eos_token_id: 2,
+    torch_dtype: o.dtype === 'BF16' ? 'bfloat16' : 'float32',
+  };
+}
+
+/** FNV-1a of a string: a per-tensor seed salt. */
+function hashName(s: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < s.length; i++) {
+    h ^= s.charCodeAt(i);
+    h = Math.imul(h, 0x01000193);
+  }
+  return h >>> 0;
+}
+
+/**
+ * n normal-ish values (mean 0, std `std`): sum of four xorshift32 uniforms (Irwin–Hall),
+ * rescaled to unit variance. Fast, bounded (|x| ≤ 3.46σ) and plenty for random weights.
+ */
+function randomNormalish(n: number, seed: number, std: number): Float32Array {
+  const out = new Float32Array(n);
+  let s = seed >>> 0 || 0x9e3779b9;
+  // Var(U[0,1)) = 1/12, so the sum of 4 has variance 1/3.
+  const scale = (std * Math.sqrt(3)) / 4294967296;
+  for (let i = 0; i < n; i++) {
+    let acc = 0;
+    for (let j = 0; j < 4; j++) {
+      s ^= s << 13;
+      s ^= s >>> 17;
+      s ^= s << 5;
+      acc += s >>> 0;
+    }
+    out[i] = (acc - 2 * 4294967296) * scale;
+  }
+  return out;
+}
+
+export interface SyntheticModel {
+  dir: string;
+  totalParams: number;
+  activeParams: number;
+  bytes: number;
+}
+
+/** Writes the checkpoint into `dir` (created if needed). */
+export async function makeSyntheticModel(
+  dir: string,
+  o: SyntheticOptions,
+  log: (m: string) => void = () => undefined,
+): Promise<SyntheticModel> {
+  const config = syntheticConfig(o);
+  const spec = parseHfConfig(config, 'synthetic config');
+  const names = checkpointNames(spec);
+  const H = o.hidden;
+  const q = o.heads * o.headDim;
+  const kv = o.kvHeads * o.headDim;
+  const I = o.expertFfn;
+  const specs: TensorSpec[] = [];
+  const norms = new Set<string>();
+  const add = (name: string, shape: number[], norm = false) => {
+    specs.push({ name, dtype: o.dtype, shape });
+    if (norm) norms.add(name);
+  };
+  add(names.embed, [o.vocab, H]);
+  for (let l = 0; l < o.layers; l++) {
+    const n = names.layer(l);
+    add(n.inputNorm, [H], true);
+    add(n.q, [q, H]);
+    add(n.k, [kv, H]);
+    add(n.v, [kv, H]);
+    add(n.o, [H, q]);
+    add(n.qNorm, [o.headDim], true);
+    add(n.kNorm, [o.headDim], true);
+    add(n.postAttentionNorm, [H], true);
+    add(n.router, [o.experts, H]);
+    for (let e = 0; e < o.experts; e++) {
+      const x = n.expert(e);
+      add(x.gate, [I, H]);
+      add(x.up, [I, H]);
+      add(x.down, [H, I]);
+    }
+  }
+  add(names.finalNorm, [H], true);
+  add(names.lmHead, [o.vocab, H]);
+
+  await mkdir(dir, { recursive: true });
+  await writeFile(join(dir, 'config.json'), JSON.stringify(config, null, 2) + '\n');
+  let written = 0;
+  let bytes = 0;
+  const perElement = o.dtype === 'BF16' ? 2 : 4;
+  await writeSafetensorsStreaming(join(dir, 'model.safetensors'), specs, (name) => {
+    const s = specs[written++] as TensorSpec;
+    const n = s.shape.reduce((a, b) => a * b, 1);
+    bytes += n * perElement;
+    if (written % 20 === 0) log(`${written}/${specs.length} tensors`);
+    if (norms.has(name)) return new Float32Array(n).fill(1);
+    return randomNormalish(n, (hashName(name) ^ Math.imul(o.seed, 0x27d4eb2d)) >>> 0, STD);
+  });
+  const params = countParams(spec);
+  return { dir, totalParams: params.total, activeParams: params.activePerToken, bytes };
+}
+
+function positiveInt(v: string | undefined, flag: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) throw new Error(`--${flag} must be a positive integer`);
+  return n;
+}
+
+async function main(): Promise<void> {
+  const { values, positionals } = parseArgs({
+    options: {
+      hidden: { type: 'string' },
+      layers: { type: 'string' },
+      experts: { type: 'string' },
+      'top-k': { type: 'string' },
+      'expert-ffn': { type: 'string' },
+      vocab: { type: 'string' },
+      heads: { type: 'string' },
+      'kv-heads': { type: 'string' },
+      'head-dim': { type: 'string' },
+      seed: { type: 'string' },
+      dtype: { type: 'string', default: 'bf16' },
+      json: { type: 'boolean' },
+    },
+    allowPositionals: true,
+    strict: true,
+  });
+  const out = positionals[0];
+  if (!out) {
+    throw new Error('usage: makeSyntheticModel.ts <out-dir> [--hidden 1024 --layers 5 ...]');
+  }
+  const d = DEFAULT_SYNTHETIC;
+  const pick = (v: string | undefined, flag: string, def: number) =>
+    v === undefined ? def : positiveInt(v, flag);
+  const dtype = values.dtype.toUpperCase();
+  if (dtype !== 'BF16' && dtype !== 'F32') throw new Error('--dtype must be bf16 or f32');
+  const o: SyntheticOptions = {
+    hidden: pick(values.hidden, 'hidden', d.hidden),
+    layers: pick(values.layers, 'layers', d.layers),
+    experts: pick(values.experts, 'experts', d.experts),
+    topK: pick(values['top-k'], 'top-k', d.topK),
+    expertFfn: pick(values['expert-ffn'], 'expert-ffn', d.expertFfn),
+    vocab: pick(values.vocab, 'vocab', d.vocab),
+    heads: pick(values.heads, 'heads', d.heads),
+    kvHeads: pick(values['kv-heads'], 'kv-heads', d.kvHeads),
+    headDim: pick(values['head-dim'], 'head-dim', d.headDim),
+    seed: values.seed === undefined ? d.seed : Number(values.seed) >>> 0,
+    dtype,
+  };
+  const t0 = performance.now();
+  const m = await makeSyntheticModel(out, o, (msg) => process.stderr.write(`synthetic: ${msg}\n`));
+  const seconds = (performance.now() - t0) / 1000;
+  if (values.json) {
+    process.stdout.write(JSON.stringify({ ...m, options: o, seconds }) + '\n');
+  } else {
+    process.stdout.write(
+      `wrote ${out}: ${(m.totalParams / 1e6).toFixed(1)} M parameters total, ` +
+        `${(m.activeParams / 1e6).toFixed(1)} M active per token ` +
+        `(${o.experts} experts, top-${o.topK}), ${(m.bytes / 2 ** 20).toFixed(0)} MiB ` +
+        `${o.dtype} in ${seconds.toFixed(1)} s\n`,
+    );
+  }
+}
+
+if (require.main === module) {
+  main().catch((e: unknown) => {
+    process.stderr.write(`makeSyntheticModel: ${(e as Error).message}\n`);
+    process.exitCode = 1;
+  });
+}
