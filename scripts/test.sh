@@ -15,3 +15,6 @@ npm run --silent build
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then bash scripts/install-webgpu.sh; fi
 if [ "${CI:-}" = true ]; then export MOE_LENS_REQUIRE_WEBGPU=1; fi
 node --import tsx --test --test-reporter=spec $(find test/unit -name "*.test.ts" | sort)
+# @vscode/test-electron (skips without network), then a real VS Code (code-server) in Chromium.
+npm run --silent test:electron
+npm run --silent test:e2e

@@ -1,11 +1,93 @@
-// Extension entry: activate() only wires contributions. The completion provider, status bar and
-// routing panel arrive with their issues; the engine always runs in the forked engine host.
+// Extension entry: activate() only wires. The engine runs in the forked engine host
+// (dist/engineHost.js) and is loaded lazily by the engine manager; the completion pipeline
+// (src/completion) is vscode-free and reached through the inline provider adapter.
+import * as os from 'node:os';
+import * as path from 'node:path';
 import * as vscode from 'vscode';
+import { CompletionPipeline, engineClientAdapter } from './completion/pipeline';
+import { EngineClient } from './host/engineClient';
+import { COMMANDS } from './vscode/commandIds';
+import { registerCommands } from './vscode/commands';
+import { EngineManager, withHangTimeout } from './vscode/engineManager';
+import { InlineProvider, SUPPORTED_SCHEMES } from './vscode/inlineProvider';
+import { resolveModelDir } from './vscode/modelDir';
+import { completionSettings, describePipelineEvent } from './vscode/pipelineApi';
+import { Settings } from './vscode/settings';
+import { StatusBar } from './vscode/statusBar';
 
 export function activate(context: vscode.ExtensionContext): void {
+  const subs = context.subscriptions;
   const log = vscode.window.createOutputChannel('MoE Lens', { log: true });
-  context.subscriptions.push(log);
-  log.info('MoE Lens activated');
+  subs.push(log);
+  const settings = new Settings(log);
+  subs.push(settings);
+
+  const client = new EngineClient({
+    hostPath: path.join(context.extensionPath, 'dist', 'engineHost.js'),
+    log: (m) => log.info(`engine: ${m}`),
+  });
+  const engine = new EngineManager({
+    client,
+    settings: () => settings.current,
+    resolveModelDir: (setting) =>
+      resolveModelDir(setting, {
+        extensionRoot: context.extensionPath,
+        home: os.homedir(),
+        workspaceFolder: vscode.workspace.workspaceFolders?.[0]?.uri.fsPath,
+      }),
+    withProgress: (title, detail, task) =>
+      Promise.resolve(
+        vscode.window.withProgress(
+          { location: vscode.ProgressLocation.Notification, title },
+          (progress) => {
+            progress.report({ message: detail });
+            return task();
+          },
+        ),
+      ),
+    showError: (message) => {
+      void vscode.window
+        .showErrorMessage(`MoE Lens: ${message}`, 'Select Model…', 'Show Log')
+        .then((choice) => {
+          if (choice === 'Select Model…') void vscode.commands.executeCommand(COMMANDS.selectModel);
+          else if (choice === 'Show Log') log.show();
+        });
+    },
+    log,
+  });
+  subs.push(engine);
+
+  const pipeline = new CompletionPipeline(
+    engineClientAdapter(withHangTimeout(client)),
+    () => completionSettings(settings.current),
+    (m) => log.warn(`completion: ${m}`),
+  );
+  pipeline.onEvent = (e) => {
+    const line = describePipelineEvent(e);
+    if (line === null) return;
+    if (e.type === 'error') log.warn(`completion ${line}`);
+    else log.trace(`completion ${line}`);
+  };
+  subs.push(pipeline);
+  const provider = new InlineProvider(pipeline, engine, settings, log);
+  subs.push(provider);
+  subs.push(
+    vscode.languages.registerInlineCompletionItemProvider(
+      SUPPORTED_SCHEMES.map((scheme) => ({ scheme })),
+      provider,
+    ),
+  );
+  subs.push(new StatusBar(settings, engine, provider));
+  subs.push(
+    ...registerCommands({ extensionPath: context.extensionPath, settings, engine, provider, log }),
+  );
+  subs.push(
+    settings.onDidChange((change) => {
+      engine.settingsChanged((key) => change.affects(key));
+      if (change.affects('enable') && !settings.current.enable) void engine.unload('disabled');
+    }),
+  );
+  log.info(`MoE Lens ${String(context.extension.packageJSON.version)} activated`);
 }
 
 export function deactivate(): void {}

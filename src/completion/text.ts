@@ -47,15 +47,20 @@ export function countNewlines(text: string, end: number): number {
   return n;
 }
 
+/** Offset of the first character of the line containing `offset`. */
+export function lineStartOf(text: string, offset: number): number {
+  return offset <= 0 ? 0 : text.lastIndexOf('\n', offset - 1) + 1;
+}
+
 /** The cursor's line split at the cursor, and the nearest non-blank line above it. */
 export function cursorLine(text: string, offset: number): CursorLine {
-  const lineStart = text.lastIndexOf('\n', offset - 1) + 1;
+  const lineStart = lineStartOf(text, offset);
   let lineEnd = text.indexOf('\n', offset);
   if (lineEnd < 0) lineEnd = text.length;
   let prevLine = '';
   let end = lineStart - 1; // the '\n' ending the previous line
   while (end > 0) {
-    const start = text.lastIndexOf('\n', end - 1) + 1;
+    const start = lineStartOf(text, end);
     const candidate = stripCr(text.slice(start, end));
     if (!isBlank(candidate)) {
       prevLine = candidate;

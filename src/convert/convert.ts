@@ -3,7 +3,7 @@
 // bounded by one layer's largest tensor. Everything is written into a temporary sibling folder
 // that is renamed into place only once complete: a failed or cancelled run leaves no model.
 import { copyFile, mkdir, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
-import { basename, dirname, join, resolve, sep } from 'node:path';
+import { basename, join, resolve, sep } from 'node:path';
 import { checkpointNames } from '../engine/checkpointLayout';
 import { CancelledError, MoeLensError, throwIfAborted } from '../engine/errors';
 import {
@@ -26,6 +26,7 @@ import {
   type WeightDType,
 } from './decoderGraph';
 import { encodeModel, ExternalDataFile, GraphBuilder } from './onnxBuilder';
+import { convertTempDir } from './paths';
 import { detectFimTokens } from '../engine/fim';
 import { loadTokenizer } from '../engine/tokenizer';
 
@@ -103,7 +104,7 @@ export async function convertCheckpoint(
   };
 
   const checkpoint = await openCheckpoint(src);
-  const tmp = join(dirname(out), `.${basename(out)}.converting-${process.pid}`);
+  const tmp = convertTempDir(out);
   await rm(tmp, { recursive: true, force: true });
   await mkdir(tmp, { recursive: true });
   try {

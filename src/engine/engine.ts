@@ -1,7 +1,7 @@
 // The engine facade used by the CLI and the engine host: a model, its tokenizer (optional: a
 // model without one still runs on token ids), and named KV slots, one per purpose.
-import { existsSync, readdirSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { IncrementalDecoder } from './detokenizer';
 import { MoeLensError } from './errors';
 import { buildFimIds, type FimTokens } from './fim';
@@ -12,7 +12,6 @@ import {
   type GenerationResult,
 } from './generate';
 import type { KvSlot } from './kvCache';
-import { MANIFEST_FILE } from './manifest';
 import { MoeModel, type LoadOptions } from './model';
 import { score, type ScoreOptions, type ScoredToken } from './score';
 import { loadTokenizer, type Tokenizer } from './tokenizer';
@@ -42,20 +41,7 @@ export interface ModelInfo {
   fim: { order: string } | null;
 }
 
-/** The model folder shipped in `models/` next to the bundle (dist/ -> ../models). */
-export function defaultModelDir(root = resolve(__dirname, '..')): string {
-  const models = join(root, 'models');
-  const found = existsSync(models)
-    ? readdirSync(models, { withFileTypes: true })
-        .filter((d) => d.isDirectory() && existsSync(join(models, d.name, MANIFEST_FILE)))
-        .map((d) => join(models, d.name))
-        .sort()
-    : [];
-  if (found.length === 0) {
-    throw new MoeLensError(`${models}: no converted model found; pass --model DIR`);
-  }
-  return found[0] as string;
-}
+export { defaultModelDir } from './modelDir';
 
 export class Engine {
   private readonly slots = new Map<string, KvSlot>();

@@ -65,7 +65,6 @@ export class EngineClient {
   ): Promise<EngineApi[M]['result']> {
     if (this.disposed) throw new MoeLensError('engine client is disposed');
     if (opts.signal?.aborted) throw new CancelledError();
-    if (method === 'load') this.lastLoad = params as LoadParams;
     const child = await this.ensureStarted(method !== 'load');
     const id = this.nextId++;
     return new Promise<EngineApi[M]['result']>((resolve, reject) => {
@@ -78,6 +77,8 @@ export class EngineClient {
       this.pending.set(id, {
         resolve: (v) => {
           cleanup();
+          // Remember only a load that worked: a crash then reloads a model known to load.
+          if (method === 'load') this.lastLoad = params as LoadParams;
           resolve(v as EngineApi[M]['result']);
         },
         reject: (e) => {

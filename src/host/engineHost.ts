@@ -3,6 +3,7 @@
 // protocol.ts over Node's IPC channel; cancellation arrives between decode steps / prefill chunks.
 import { Engine } from '../engine/engine';
 import { CancelledError, MoeLensError } from '../engine/errors';
+import { NO_MODEL_LOADED } from './protocol';
 import type {
   EngineApi,
   HostRequest,
@@ -26,7 +27,7 @@ function toWire(e: unknown): WireError {
 }
 
 function requireEngine(): Engine {
-  if (!engine) throw new MoeLensError('no model loaded');
+  if (!engine) throw new MoeLensError(NO_MODEL_LOADED);
   return engine;
 }
 

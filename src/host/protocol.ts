@@ -28,6 +28,9 @@ export interface EngineApi {
 
 export type Method = keyof EngineApi;
 
+/** The error message of a call that needs a model before `load`. */
+export const NO_MODEL_LOADED = 'no model loaded';
+
 export type HostRequest =
   { type: 'call'; id: number; method: Method; params: unknown } | { type: 'cancel'; id: number };
 

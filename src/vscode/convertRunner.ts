@@ -6,7 +6,7 @@
 // is left: the converter writes into `.<out>.converting-<pid>` and renames only when complete.
 import { fork } from 'node:child_process';
 import { rm } from 'node:fs/promises';
-import { basename, dirname, join, resolve } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import { CancelledError, MoeLensError } from '../engine/errors';
 import { MANIFEST_FILE } from '../engine/manifest';
 
@@ -32,11 +32,8 @@ export interface ConvertJob {
   graceMs?: number;
 }
 
-/** The converter's temporary sibling folder (the naming of src/convert/convert.ts). */
-export function convertTempDir(outDir: string, pid: number): string {
-  const out = resolve(outDir);
-  return join(dirname(out), `.${basename(out)}.converting-${pid}`);
-}
+import { convertTempDir } from '../convert/paths';
+export { convertTempDir };
 
 /**
  * Where to write the model for an output folder the user picked: the folder itself if it does
@@ -60,11 +57,10 @@ export function runConvert(job: ConvertJob): Promise<void> {
       reject(new CancelledError('conversion cancelled; nothing was written'));
       return;
     }
-    const child = fork(
-      job.cliPath,
-      ['convert', resolve(job.hfDir), out, '--dtype', job.dtype],
-      { execArgv: job.execArgv ?? [], stdio: ['ignore', 'ignore', 'pipe', 'ipc'] },
-    );
+    const child = fork(job.cliPath, ['convert', resolve(job.hfDir), out, '--dtype', job.dtype], {
+      execArgv: job.execArgv ?? [],
+      stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
+    });
     let cancelled = false;
     let killTimer: NodeJS.Timeout | undefined;
     let lastError = '';
@@ -106,7 +102,9 @@ export function runConvert(job: ConvertJob): Promise<void> {
         cleanup.then(
           () => reject(new CancelledError('conversion cancelled; nothing was written')),
           (e: Error) =>
-            reject(new CancelledError(`conversion cancelled; could not remove ${tmp}: ${e.message}`)),
+            reject(
+              new CancelledError(`conversion cancelled; could not remove ${tmp}: ${e.message}`),
+            ),
         );
         return;
       }

@@ -4,11 +4,13 @@
 // folder that failed is not retried on every keystroke, only after a settings change or an
 // explicit action). Crash restarts are the client's job (src/host/engineClient.ts).
 // vscode-free: the UI arrives as callbacks, so the unit tests drive it with fakes.
+import { NO_MODEL_LOADED } from '../host/protocol';
 import { basename } from 'node:path';
 import type { ModelInfo } from '../engine/engine';
 import { CancelledError, MoeLensError } from '../engine/errors';
+import type { GeneratedToken, GenerationResult } from '../engine/generate';
 import { EngineCrashedError, type EngineClient } from '../host/engineClient';
-import type { LoadParams } from '../host/protocol';
+import type { EngineApi, LoadParams } from '../host/protocol';
 import { ErrorDeduper, errorMessage } from './errorNotifier';
 import { Emitter, type IDisposable } from './lifecycle';
 import { RELOAD_KEYS, type MoeLensSettings, type SettingKey } from './settingsSchema';
@@ -51,8 +53,29 @@ export interface EngineManagerDeps {
 
 export const LOADING_TITLE = 'MoE Lens: loading model…';
 
+/**
+ * A completion call taking longer than this is a hung engine: the client kills and restarts it.
+ * Far above any real request (maxTimeMs bounds decoding; prefill is chunked).
+ */
+export const HANG_TIMEOUT_MS = 30_000;
+
+/** The client's `complete` with the hang timeout, in the shape engineClientAdapter takes. */
+export function withHangTimeout(
+  client: EngineClientLike,
+  timeoutMs = HANG_TIMEOUT_MS,
+): { call: (method: 'complete', ...rest: CompleteArgs) => Promise<GenerationResult> } {
+  return {
+    call: (method, params, opts) => client.call(method, params, { ...opts, timeoutMs }),
+  };
+}
+
+type CompleteArgs = [
+  params: EngineApi['complete']['params'],
+  opts: { signal?: AbortSignal; onToken?: (t: GeneratedToken) => void },
+];
+
 /** The engine host's answer when a call arrives without a model (e.g. a failed reload). */
-const NO_MODEL = 'no model loaded';
+const NO_MODEL = NO_MODEL_LOADED;
 
 function keyOf(p: LoadParams): string {
   return `${p.modelDir}|${p.executionProvider}|${p.threads}`;
@@ -72,7 +95,7 @@ export class EngineManager implements IDisposable {
   private _state: EngineState = { kind: 'unloaded' };
   private loaded: { key: string; info: ModelInfo } | null = null;
   private loading: { key: string; promise: Promise<ModelInfo> } | null = null;
-  /** Load keys (or unresolvable settings) that failed, with their message. */
+  /** Load keys that failed, with their message. */
   private readonly failures = new Map<string, string>();
   private readonly notified = new ErrorDeduper();
   /** Bumped by every load and unload: a stale completion must not overwrite newer state. */
@@ -120,8 +143,8 @@ export class EngineManager implements IDisposable {
       params = this.loadParams();
     } catch (e) {
       const message = errorMessage(e);
-      this.failures.set(`setting|${this.deps.settings().modelPath}`, message);
-      this.setState({ kind: 'error', message });
+      const st = this._state;
+      if (st.kind !== 'error' || st.message !== message) this.setState({ kind: 'error', message });
       this.notify(message);
       throw e;
     }

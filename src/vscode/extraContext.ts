@@ -3,6 +3,8 @@
 // least, so the chosen text must stay stable while the user types elsewhere: each file's window
 // starts at its visible range rounded down to a whole chunk of lines, files are sorted by path,
 // and files matching a secret pattern are never sent.
+import { MAX_EXTRA_CHARS, MAX_EXTRA_FILES } from '../completion/pipeline';
+import { secretPattern } from '../completion/secrets';
 
 export interface OpenFile {
   /** Workspace-relative path (forward slashes), as the prompt shows it. */
@@ -19,9 +21,10 @@ export interface ExtraContextLimits {
   anchorLines: number;
 }
 
+/** Within the pipeline's own caps (it cuts longer files at their start). */
 export const EXTRA_CONTEXT_LIMITS: ExtraContextLimits = {
-  maxFiles: 3,
-  maxCharsPerFile: 2000,
+  maxFiles: MAX_EXTRA_FILES,
+  maxCharsPerFile: Math.min(2000, MAX_EXTRA_CHARS),
   anchorLines: 32,
 };
 
@@ -60,46 +63,7 @@ export function pickExtraFiles(
   return picked;
 }
 
-/**
- * A glob as a RegExp over forward-slash paths: `**` any folders, `*` and `?` within one segment,
- * `{a,b}` alternatives. A pattern without `/` matches the file name anywhere.
- */
-export function globToRegExp(glob: string): RegExp {
-  const g = glob.includes('/') ? glob : `**/${glob}`;
-  let re = '';
-  let inBraces = false;
-  for (let i = 0; i < g.length; i++) {
-    const c = g[i] as string;
-    if (c === '*') {
-      if (g[i + 1] === '*') {
-        i++;
-        if (g[i + 1] === '/') {
-          i++;
-          re += '(?:.*/)?';
-        } else {
-          re += '.*';
-        }
-      } else {
-        re += '[^/]*';
-      }
-    } else if (c === '?') re += '[^/]';
-    else if (c === '{') {
-      inBraces = true;
-      re += '(?:';
-    } else if (c === '}' && inBraces) {
-      inBraces = false;
-      re += ')';
-    } else if (c === ',' && inBraces) re += '|';
-    else re += c.replace(/[.+^$()|[\]\\]/g, '\\$&');
-  }
-  return new RegExp(`^(?:.*/)?${re.replace(/^\(\?:\.\*\/\)\?/, '')}$`, 'i');
-}
-
-/** A path test for a list of globs; the path is matched with forward slashes. */
+/** A path test for a list of globs (the pipeline's own secret-file matcher). */
 export function secretMatcher(patterns: readonly string[]): (path: string) => boolean {
-  const res = patterns.map(globToRegExp);
-  return (path) => {
-    const p = path.replace(/\\/g, '/');
-    return res.some((r) => r.test(p));
-  };
+  return (path) => secretPattern(path, patterns) !== null;
 }

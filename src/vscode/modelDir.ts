@@ -1,27 +1,30 @@
 // Which model folder to load: the moeLens.modelPath setting (with ~ and ${workspaceFolder}
 // expanded) or the first converted model in the extension's own models/ folder.
-// This mirrors defaultModelDir() of src/engine/engine.ts without importing it: engine.ts pulls in
-// onnxruntime-node, which must never load in the extension host.
-import { existsSync, readdirSync } from 'node:fs';
+// src/engine/modelDir.ts is free of onnxruntime, so the extension host may import it.
+import { defaultModelDir } from '../engine/modelDir';
 import { isAbsolute, join, resolve } from 'node:path';
 import { MoeLensError } from '../engine/errors';
-import { MANIFEST_FILE } from '../engine/manifest';
 
-/** The first folder (by name) under `<extensionRoot>/models` holding a manifest. */
+/** Found default models by extension root: the extension's own folder does not change. */
+const found = new Map<string, string>();
+
+/**
+ * The first folder (by name) under `<extensionRoot>/models` holding a manifest. Remembered once
+ * found, so requests do not list the folder again (a miss is looked up again next time).
+ */
 export function findDefaultModelDir(extensionRoot: string): string {
-  const models = join(extensionRoot, 'models');
-  const found = existsSync(models)
-    ? readdirSync(models, { withFileTypes: true })
-        .filter((d) => d.isDirectory() && existsSync(join(models, d.name, MANIFEST_FILE)))
-        .map((d) => join(models, d.name))
-        .sort()
-    : [];
-  if (found.length === 0) {
+  const known = found.get(extensionRoot);
+  if (known !== undefined) return known;
+  let dir: string;
+  try {
+    dir = defaultModelDir(extensionRoot);
+  } catch {
     throw new MoeLensError(
-      `no converted model in ${models}; set moeLens.modelPath or run "MoE Lens: Convert Checkpoint…"`,
+      `no converted model in ${join(extensionRoot, 'models')}; set moeLens.modelPath or run "MoE Lens: Convert Checkpoint…"`,
     );
   }
-  return found[0] as string;
+  found.set(extensionRoot, dir);
+  return dir;
 }
 
 export interface ModelDirContext {

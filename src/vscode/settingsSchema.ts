@@ -1,6 +1,8 @@
 // The settings table: every `moeLens.*` setting's type, default and bounds, in one vscode-free
 // place. package.json `contributes.configuration` declares the same settings (with descriptions);
 // test/unit/settings.test.ts checks that both agree exactly. `settings.ts` is the only reader.
+import { DEFAULT_COMPLETION_SETTINGS as C } from '../completion/pipeline';
+import { DEFAULT_SECRET_PATTERNS } from '../completion/secrets';
 
 export type ExecutionProviderSetting = 'auto' | 'cpu' | 'cuda' | 'dml' | 'webgpu';
 
@@ -61,30 +63,8 @@ export const EXECUTION_PROVIDER_SETTINGS: readonly ExecutionProviderSetting[] = 
   'webgpu',
 ];
 
-/** Files that never get completions (and never serve as extra context): keys, certificates, env. */
-export const DEFAULT_SECRET_PATTERNS: readonly string[] = [
-  '**/.env',
-  '**/.env.*',
-  '**/*.pem',
-  '**/*.key',
-  '**/*.p12',
-  '**/*.pfx',
-  '**/*.crt',
-  '**/*.cer',
-  '**/*.der',
-  '**/*.jks',
-  '**/*.keystore',
-  '**/id_rsa*',
-  '**/id_dsa*',
-  '**/id_ecdsa*',
-  '**/id_ed25519*',
-  '**/.npmrc',
-  '**/.pypirc',
-  '**/.netrc',
-  '**/.git-credentials',
-  '**/credentials*',
-  '**/secrets.*',
-];
+/** Files that never get completions (nor serve as context): the completion pipeline's list. */
+export { DEFAULT_SECRET_PATTERNS };
 
 export const SETTINGS: { readonly [K in SettingKey]: SettingSpec<MoeLensSettings[K]> } = {
   enable: { type: 'boolean', default: true },
@@ -95,16 +75,17 @@ export const SETTINGS: { readonly [K in SettingKey]: SettingSpec<MoeLensSettings
   },
   modelPath: { type: 'string', default: '' },
   executionProvider: { type: 'string', enum: EXECUTION_PROVIDER_SETTINGS, default: 'auto' },
-  maxTokens: { type: 'integer', default: 64, minimum: 1, maximum: 1024 },
-  debounceMs: { type: 'integer', default: 75, minimum: 0, maximum: 2000 },
-  contextLines: { type: 'integer', default: 100, minimum: 4, maximum: 5000 },
-  temperature: { type: 'number', default: 0, minimum: 0, maximum: 2 },
+  // Completion settings: the pipeline's own defaults (src/completion/pipeline.ts).
+  maxTokens: { type: 'integer', default: C.maxTokens, minimum: 1, maximum: 1024 },
+  debounceMs: { type: 'integer', default: C.debounceMs, minimum: 0, maximum: 2000 },
+  contextLines: { type: 'integer', default: C.contextLines, minimum: 4, maximum: 5000 },
+  temperature: { type: 'number', default: C.temperature, minimum: 0, maximum: 2 },
   secretPatterns: { type: 'array', items: 'string', default: [...DEFAULT_SECRET_PATTERNS] },
-  extraContext: { type: 'boolean', default: false },
+  extraContext: { type: 'boolean', default: C.extraContext },
   threads: { type: 'integer', default: 0, minimum: 0, maximum: 256 },
   idleUnloadMinutes: { type: 'integer', default: 0, minimum: 0, maximum: 1440 },
-  maxTimeMs: { type: 'integer', default: 1500, minimum: 50, maximum: 60000 },
-  multiline: { type: 'boolean', default: true },
+  maxTimeMs: { type: 'integer', default: C.maxTimeMs, minimum: 50, maximum: 60000 },
+  multiline: { type: 'boolean', default: C.multiline },
 };
 
 export const SETTING_KEYS = Object.keys(SETTINGS) as SettingKey[];

@@ -120,3 +120,24 @@ export function statusView(input: StatusInput): StatusView {
   // Markdown needs two trailing spaces for a line break inside a paragraph.
   return { kind, text: `${ICON[kind]} ${label}`, tooltip: lines.join('  \n') };
 }
+
+/** The status bar's view of a suggestion. */
+export function lastFromSuggestion(s: {
+  source: LastSuggestion['source'];
+  latencyMs: number;
+  tokens: unknown[];
+  stats?: { prefillMs: number; timeToFirstTokenMs: number; decodeTokensPerSecond: number };
+}): LastSuggestion {
+  return {
+    source: s.source,
+    latencyMs: s.latencyMs,
+    tokens: s.tokens.length,
+    ...(s.stats && s.source === 'model'
+      ? {
+          prefillMs: s.stats.prefillMs,
+          firstTokenMs: s.stats.timeToFirstTokenMs,
+          tokensPerSecond: s.stats.decodeTokensPerSecond,
+        }
+      : {}),
+  };
+}

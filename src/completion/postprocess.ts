@@ -1,0 +1,147 @@
+// Stage: turns raw model output into the suggestion shown. Every rule only cuts the end off, so
+// the result is always a prefix of the raw text (the routing panel maps it back to tokens):
+//   1. single-line stops at the first line break; multi-line stops where the block ends
+//      (indentation back at the opening line's, or two blank lines);
+//   2. brackets stay balanced: stop at a closer that mismatches, or that closes a bracket opened
+//      before the cursor which the text after the cursor already closes;
+//   3. text duplicating the suffix is trimmed: generated lines equal to the next line of the
+//      document, and a tail equal to the start of the text after the cursor;
+//   4. trailing whitespace is trimmed; empty results, and a line that repeats the line above or
+//      below, are discarded.
+import { CLOSERS, scan, stateAfter, syntaxFor, unmatchedClosers } from './brackets';
+import { followingLines } from './context';
+import type { CompletionMode } from './mode';
+import { indentWidth, isBlank, stripCr } from './text';
+
+export interface PostprocessInput {
+  /** The prompt's prefix and suffix (the text before and after the cursor). */
+  prefix: string;
+  suffix: string;
+  languageId: string;
+  mode: CompletionMode;
+}
+
+export type PostprocessResult = { ok: true; text: string } | { ok: false; reason: string };
+
+/**
+ * Where a multi-line completion's block ends in `text`: the index to cut at, or -1 while the
+ * end is not known yet (streaming, `final` false). Lines after the first whose indentation is
+ * at most `blockIndent` end the block; a closer line (`}`, `)`, `]`...) there is kept, whole.
+ */
+export function blockEnd(text: string, blockIndent: number, final: boolean): number {
+  let start = text.indexOf('\n');
+  if (start < 0) return final ? text.length : -1;
+  let blankRun = 0;
+  let firstBlank = -1;
+  while (start >= 0) {
+    const lineStart = start + 1;
+    const next = text.indexOf('\n', lineStart);
+    const complete = next >= 0 || final;
+    const lineEnd = next >= 0 ? next : text.length;
+    const line = stripCr(text.slice(lineStart, lineEnd));
+    if (isBlank(line)) {
+      if (!complete) return -1;
+      if (blankRun === 0) firstBlank = start;
+      blankRun++;
+      if (blankRun >= 2) return firstBlank;
+    } else {
+      blankRun = 0;
+      if (indentWidth(line) <= blockIndent) {
+        const first = line.trimStart()[0] ?? '';
+        if (CLOSERS[first] === undefined) return start;
+        return complete ? lineEnd : -1;
+      }
+    }
+    start = next;
+  }
+  return final ? text.length : -1;
+}
+
+/** Index in `text` where keeping brackets balanced stops it (text.length: nowhere). */
+export function bracketCut(
+  text: string,
+  prefix: string,
+  suffix: string,
+  languageId: string,
+): number {
+  const syntax = syntaxFor(languageId);
+  const state = stateAfter(prefix, syntax);
+  const closersAfter = unmatchedClosers(suffix, syntax, state.mode);
+  return scan(text, syntax, state, (e) => {
+    if (e.insideLocal) return false; // mismatches a bracket the suggestion opened
+    const open = state.stack[state.stack.length - 1];
+    if (!open || open.ch !== CLOSERS[e.ch]) return false; // nothing (matching) to close
+    // The suffix's next unmatched closer closes the same bracket, unless both start their lines
+    // at different indentation (then it belongs to an outer block).
+    const after = closersAfter[0];
+    const present =
+      after !== undefined &&
+      after.ch === e.ch &&
+      !(after.atLineStart && e.atLineStart && after.lineIndent !== e.lineIndent);
+    return !present;
+  });
+}
+
+const WORD = /[A-Za-z0-9_]/;
+
+/** Length of the longest tail of `text` equal to the start of `suffix` (worth trimming). */
+export function suffixOverlap(text: string, suffix: string): number {
+  for (let k = Math.min(text.length, suffix.length); k > 0; k--) {
+    const head = suffix.slice(0, k);
+    if (!text.endsWith(head)) continue;
+    // One matching letter is a coincidence; punctuation or a longer run is a duplicate.
+    if (!WORD.test(head) || head.trim().length >= 4) return k;
+  }
+  return 0;
+}
+
+/** Cut before the first generated line (after the first) equal to the next non-blank line. */
+function repeatedLineCut(text: string, nextLine: string | undefined): number {
+  if (nextLine === undefined || isBlank(nextLine)) return text.length;
+  // Indentation counts: `  }` closing an inner block is not the `}` of the outer one below.
+  const want = nextLine.trimEnd();
+  let start = text.indexOf('\n');
+  while (start >= 0) {
+    const next = text.indexOf('\n', start + 1);
+    const line = stripCr(text.slice(start + 1, next >= 0 ? next : text.length));
+    if (line.trimEnd() === want) return start;
+    start = next;
+  }
+  return text.length;
+}
+
+export function postprocess(raw: string, input: PostprocessInput): PostprocessResult {
+  const { prefix, suffix, mode } = input;
+  if (mode.kind === 'skip') return { ok: false, reason: mode.reason };
+  let text = raw;
+  // 1. line or block end
+  if (mode.kind === 'single-line') {
+    const nl = text.search(/\r?\n/);
+    if (nl >= 0) text = text.slice(0, nl);
+  } else {
+    text = text.slice(0, blockEnd(text, mode.blockIndent, true));
+  }
+  // 2. balanced brackets
+  text = text.slice(0, bracketCut(text, prefix, suffix, input.languageId));
+  // 3. duplicates of the suffix
+  const next = followingLines(suffix).find((l) => !isBlank(l));
+  text = text.slice(0, repeatedLineCut(text, next));
+  text = text.slice(0, text.length - suffixOverlap(text, suffix));
+  // 4. whitespace, empty, repeats
+  text = text.trimEnd();
+  if (text.trim().length === 0) return { ok: false, reason: 'empty' };
+  if (!text.includes('\n')) {
+    const linePrefix = prefix.slice(prefix.lastIndexOf('\n') + 1);
+    const lineSuffix = stripCr(suffix.split('\n', 1)[0] ?? '');
+    const completed = (linePrefix + text + lineSuffix).trimEnd();
+    const lines = prefix.split('\n').slice(0, -1).map(stripCr);
+    const above = lines.reverse().find((l) => !isBlank(l));
+    if (above !== undefined && completed === above.trimEnd()) {
+      return { ok: false, reason: 'repeats the line above' };
+    }
+    if (next !== undefined && completed.trim() === next.trim()) {
+      return { ok: false, reason: 'repeats the next line' };
+    }
+  }
+  return { ok: true, text };
+}

@@ -1,0 +1,393 @@
+// End-to-end harness: a real VS Code (code-server 4.100.3) in a real browser (Debian's Chromium,
+// driven by playwright-core), with the extension installed from its linux-x64 VSIX.
+// Recipe: ../shared/notes/ENVIRONMENT.md ("Real VS Code in a real browser"); docs/TESTING.md.
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import {
+  cpSync,
+  createWriteStream,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { chromium, type Browser, type Page } from 'playwright-core';
+
+export const ROOT = resolve(__dirname, '..', '..');
+/** Screenshots and logs of the last run (gitignored; CI keeps them as artifacts). */
+export const RESULTS = join(ROOT, 'test-results', 'e2e');
+export const CHROMIUM = process.env.MOE_LENS_CHROMIUM ?? '/usr/bin/chromium';
+
+/** Chromium as root in a container: ENVIRONMENT.md's flags. */
+const CHROMIUM_ARGS = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--no-first-run',
+];
+
+/** The test profile: inline suggestions on, everything that competes with them off. */
+export const USER_SETTINGS: Record<string, unknown> = {
+  'editor.quickSuggestions': { other: false, comments: false, strings: false },
+  'editor.suggestOnTriggerCharacters': false,
+  'editor.parameterHints.enabled': false,
+  'editor.inlineSuggest.enabled': true,
+  'workbench.startupEditor': 'none',
+  'workbench.tips.enabled': false,
+  'workbench.welcomePage.walkthroughs.openOnInstall': false,
+  'telemetry.telemetryLevel': 'off',
+  'update.mode': 'none',
+  'extensions.autoCheckUpdates': false,
+  'extensions.autoUpdate': false,
+  'files.autoSave': 'off',
+  'moeLens.debounceMs': 0,
+  'moeLens.executionProvider': 'cpu',
+};
+
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+const log = (message: string) => console.log(`[e2e] ${message}`);
+
+/** Empties test-results/e2e/ so it holds only this run's screenshots and logs. */
+export function resetResults(): void {
+  rmSync(RESULTS, { recursive: true, force: true });
+  mkdirSync(RESULTS, { recursive: true });
+}
+
+/** Runs scripts/e2e/setup.sh (idempotent) and returns the code-server binary it printed. */
+export function setupCodeServer(): string {
+  const out = execFileSync('bash', [join(ROOT, 'scripts', 'e2e', 'setup.sh')], {
+    cwd: ROOT,
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const bin = out.trim().split('\n').pop() ?? '';
+  if (!existsSync(bin)) throw new Error(`scripts/e2e/setup.sh printed no code-server path: ${out}`);
+  return bin;
+}
+
+/**
+ * The linux-x64 VSIX under test: built now by scripts/package.mjs (production bundles), unless
+ * MOE_LENS_E2E_VSIX names another one (a probe extension while debugging the harness).
+ */
+export function buildVsix(): string {
+  const override = process.env.MOE_LENS_E2E_VSIX;
+  if (override) return resolve(override);
+  execFileSync(process.execPath, [join(ROOT, 'scripts', 'package.mjs'), '--target', 'linux-x64'], {
+    cwd: ROOT,
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  const { version } = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as {
+    version: string;
+  };
+  const vsix = join(ROOT, 'dist-vsix', `moe-lens-linux-x64-${version}.vsix`);
+  if (!existsSync(vsix)) throw new Error(`scripts/package.mjs did not write ${vsix}`);
+  return vsix;
+}
+
+function freePort(): Promise<number> {
+  return new Promise((done, fail) => {
+    const srv = createServer();
+    srv.once('error', fail);
+    srv.listen(0, '127.0.0.1', () => {
+      const addr = srv.address();
+      srv.close(() =>
+        typeof addr === 'object' && addr ? done(addr.port) : fail(new Error('no port')),
+      );
+    });
+  });
+}
+
+async function waitForHttp(url: string, timeoutMs: number, alive: () => boolean): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let last = '';
+  while (Date.now() < deadline) {
+    if (!alive()) throw new Error(`code-server exited before ${url} answered`);
+    try {
+      const r = await fetch(url);
+      if (r.ok) return;
+      last = `HTTP ${r.status}`;
+    } catch (e) {
+      last = e instanceof Error ? e.message : String(e);
+    }
+    await sleep(500);
+  }
+  throw new Error(`${url} did not answer within ${timeoutMs} ms (${last})`);
+}
+
+/** Pids of processes whose command line contains every one of `needles` (Linux /proc). */
+export function findProcesses(...needles: string[]): number[] {
+  const pids: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    let cmdline: string;
+    try {
+      cmdline = readFileSync(`/proc/${entry}/cmdline`, 'utf8').replaceAll('\0', ' ');
+    } catch {
+      continue; // exited meanwhile
+    }
+    if (needles.every((n) => cmdline.includes(n))) pids.push(Number(entry));
+  }
+  return pids;
+}
+
+export interface GhostText {
+  /** The ghost text's lines as rendered (non-breaking spaces turned back into spaces). */
+  lines: string[];
+  /** `lines` joined with "\n". */
+  text: string;
+}
+
+/** One code-server with its own profile, extensions folder and workspace, and one browser page. */
+export class CodeServerSession {
+  readonly dir: string;
+  readonly workspace: string;
+  readonly userData: string;
+  readonly extensions: string;
+  private server: ChildProcess | null = null;
+  private browser: Browser | null = null;
+  private _page: Page | null = null;
+  port = 0;
+
+  constructor(
+    private readonly codeServer: string,
+    files: Record<string, string>,
+  ) {
+    this.dir = mkdtempSync(join(tmpdir(), 'moe-lens-e2e-'));
+    this.workspace = join(this.dir, 'workspace');
+    this.userData = join(this.dir, 'user-data');
+    this.extensions = join(this.dir, 'extensions');
+    for (const [name, text] of Object.entries(files)) {
+      mkdirSync(join(this.workspace, name, '..'), { recursive: true });
+      writeFileSync(join(this.workspace, name), text);
+    }
+    mkdirSync(join(this.userData, 'User'), { recursive: true });
+    writeFileSync(
+      join(this.userData, 'User', 'settings.json'),
+      JSON.stringify(USER_SETTINGS, null, 2),
+    );
+    mkdirSync(this.extensions, { recursive: true });
+    mkdirSync(RESULTS, { recursive: true });
+  }
+
+  get page(): Page {
+    if (!this._page) throw new Error('the browser is not open');
+    return this._page;
+  }
+
+  private env(): NodeJS.ProcessEnv {
+    // code-server writes ~/.config/code-server/config.yaml; keep it in the session folder.
+    return { ...process.env, XDG_CONFIG_HOME: join(this.dir, 'config') };
+  }
+
+  installExtension(vsix: string): void {
+    log(`installing ${vsix}`);
+    execFileSync(
+      this.codeServer,
+      [
+        '--user-data-dir',
+        this.userData,
+        '--extensions-dir',
+        this.extensions,
+        '--install-extension',
+        vsix,
+      ],
+      { env: this.env(), stdio: ['ignore', 'inherit', 'inherit'], timeout: 180_000 },
+    );
+  }
+
+  /** The installed extension's folder (publisher.name-version-target). */
+  extensionDir(prefix: string): string {
+    const found = readdirSync(this.extensions).find((d) => d.startsWith(prefix));
+    if (!found) throw new Error(`no ${prefix}* in ${this.extensions}`);
+    return join(this.extensions, found);
+  }
+
+  async start(): Promise<void> {
+    this.port = await freePort();
+    const logFile = createWriteStream(join(RESULTS, 'code-server.log'));
+    const server = spawn(
+      this.codeServer,
+      [
+        '--auth',
+        'none',
+        '--bind-addr',
+        `127.0.0.1:${this.port}`,
+        '--disable-telemetry',
+        '--disable-update-check',
+        '--disable-workspace-trust',
+        '--user-data-dir',
+        this.userData,
+        '--extensions-dir',
+        this.extensions,
+        this.workspace,
+      ],
+      // Own process group: stop() ends code-server with its extension host and engine.
+      { env: this.env(), detached: true, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    this.server = server;
+    server.stdout?.pipe(logFile);
+    server.stderr?.pipe(logFile);
+    log(`code-server on port ${this.port}, workspace ${this.workspace}`);
+    await waitForHttp(
+      `http://127.0.0.1:${this.port}/healthz`,
+      120_000,
+      () => server.exitCode === null && server.signalCode === null,
+    );
+
+    this.browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: CHROMIUM_ARGS,
+    });
+    const context = await this.browser.newContext({ viewport: { width: 1280, height: 800 } });
+    this._page = await context.newPage();
+    const t0 = Date.now();
+    await this.page.goto(
+      `http://127.0.0.1:${this.port}/?folder=${encodeURIComponent(this.workspace)}`,
+    );
+    await this.page.waitForSelector('.monaco-workbench', { timeout: 180_000 });
+    log(`workbench loaded in ${Date.now() - t0} ms`);
+  }
+
+  /** Opens a workspace file with Ctrl+P and puts the cursor in its editor. */
+  async openFile(name: string): Promise<void> {
+    const page = this.page;
+    // The first Ctrl+P can arrive before the workbench registered its keybindings: retry.
+    for (let attempt = 0; ; attempt++) {
+      await page.keyboard.press('Control+P');
+      try {
+        await page.waitForSelector('.quick-input-widget input', {
+          state: 'visible',
+          timeout: 10_000,
+        });
+        break;
+      } catch (e) {
+        if (attempt >= 5) throw e;
+        await page.locator('.monaco-workbench').click({ position: { x: 640, y: 400 } });
+      }
+    }
+    await page.keyboard.type(name, { delay: 20 });
+    // Wait until quick open lists the file (the file search runs in the server).
+    await page.waitForSelector(`.quick-input-list .monaco-list-row[aria-label*="${name}"]`, {
+      timeout: 60_000,
+    });
+    await page.keyboard.press('Enter');
+    const tab = page.locator(`.tabs-container .tab[data-resource-name="${name}"]`);
+    await tab.waitFor({ timeout: 60_000 });
+    const lines = page.locator('.editor-instance .monaco-editor .view-lines');
+    await lines.first().waitFor({ timeout: 60_000 });
+    await lines.first().click();
+  }
+
+  /** Types like a user: one key at a time. */
+  async type(text: string, delayMs = 40): Promise<void> {
+    await this.page.keyboard.type(text, { delay: delayMs });
+  }
+
+  async press(key: string): Promise<void> {
+    await this.page.keyboard.press(key);
+  }
+
+  /** The visible ghost text, or null when there is none. */
+  async ghostText(): Promise<GhostText | null> {
+    const focused = this.page.locator('.editor-instance .monaco-editor.focused');
+    const root = (await focused.count()) > 0 ? focused.first() : this.page.locator('body');
+    const inline = await root
+      .locator('.ghost-text-decoration, .ghost-text-decoration-preview')
+      .allTextContents();
+    // Further lines of a multi-line suggestion render as view lines in a view zone.
+    const more = await root.locator('.suggest-preview-text .view-line').allTextContents();
+    const lines = inline.length === 0 && more.length === 0 ? null : [inline.join(''), ...more];
+    if (!lines) return null;
+    const clean = lines.map((l) => l.replaceAll('\u00a0', ' '));
+    return { lines: clean, text: clean.join('\n') };
+  }
+
+  /**
+   * Waits for ghost text. If none shows within `nudgeAfterMs`, triggers inline suggestions once
+   * by hand (Alt+\, VS Code's "Trigger Inline Suggestion") and reports that it had to.
+   */
+  async waitForGhostText(
+    timeoutMs: number,
+    nudgeAfterMs = timeoutMs,
+  ): Promise<{ ghost: GhostText; ms: number; nudged: boolean }> {
+    const t0 = Date.now();
+    let nudged = false;
+    const selector = '.ghost-text-decoration, .ghost-text-decoration-preview';
+    while (Date.now() - t0 < timeoutMs) {
+      const remaining = timeoutMs - (Date.now() - t0);
+      const wait = nudged ? remaining : Math.min(remaining, nudgeAfterMs - (Date.now() - t0));
+      try {
+        await this.page.waitForSelector(selector, { state: 'visible', timeout: Math.max(wait, 1) });
+        const ghost = await this.ghostText();
+        if (ghost && ghost.text.trim() !== '') return { ghost, ms: Date.now() - t0, nudged };
+        await sleep(100);
+      } catch {
+        if (nudged || nudgeAfterMs >= timeoutMs) break;
+        nudged = true;
+        log('no ghost text yet: triggering inline suggestions by hand (Alt+\\)');
+        await this.press('Alt+\\');
+      }
+    }
+    throw new Error(`no ghost text within ${timeoutMs} ms`);
+  }
+
+  /** Saves the active editor (Ctrl+S) and returns the file's text once it is on disk. */
+  async saveAndRead(name: string, previous: string): Promise<string> {
+    await this.press('Control+S');
+    const file = join(this.workspace, name);
+    const deadline = Date.now() + 30_000;
+    while (Date.now() < deadline) {
+      const text = readFileSync(file, 'utf8');
+      if (text !== previous) return text;
+      await sleep(200);
+    }
+    return readFileSync(file, 'utf8');
+  }
+
+  readFile(name: string): string {
+    return readFileSync(join(this.workspace, name), 'utf8');
+  }
+
+  async screenshot(name: string): Promise<string> {
+    const file = join(RESULTS, `${name}.png`);
+    await this.page.screenshot({ path: file });
+    log(`screenshot ${file}`);
+    return file;
+  }
+
+  /** Closes the browser and code-server; keeps the logs in test-results/e2e/logs. */
+  async stop(): Promise<void> {
+    await this.browser?.close().catch(() => undefined);
+    this.browser = null;
+    const server = this.server;
+    if (server?.pid && server.exitCode === null) {
+      const exited = new Promise((r) => server.once('exit', r));
+      try {
+        process.kill(-server.pid, 'SIGTERM');
+      } catch {
+        // already gone
+      }
+      await Promise.race([exited, sleep(10_000)]);
+      try {
+        process.kill(-server.pid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
+    this.server = null;
+    const logs = join(this.userData, 'logs');
+    if (existsSync(logs)) {
+      rmSync(join(RESULTS, 'logs'), { recursive: true, force: true });
+      cpSync(logs, join(RESULTS, 'logs'), { recursive: true });
+    }
+    if (!process.env.MOE_LENS_E2E_KEEP) rmSync(this.dir, { recursive: true, force: true });
+  }
+}

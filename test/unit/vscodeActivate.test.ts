@@ -1,0 +1,211 @@
+// activate() against the in-memory vscode mock: everything contributed is registered and owned
+// by context.subscriptions; a missing or corrupt model gives exactly one error notification
+// while the editor keeps asking; with the built engine host (dist/engineHost.js, `npm run
+// build`) and the stand-in model in models/, the first request loads it under the progress
+// notification and the status bar names it.
+import './vscodeMock';
+import { after, beforeEach, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { execSync } from 'node:child_process';
+import { join } from 'node:path';
+import { activate } from '../../src/extension';
+import { COMMANDS, INTERNAL_COMMANDS } from '../../src/vscode/commandIds';
+import {
+  CancellationTokenSource,
+  commands,
+  InlineCompletionTriggerKind,
+  positionAt,
+  state,
+  textDocument,
+  Uri,
+  window,
+} from './vscodeMock';
+
+const ROOT = join(__dirname, '..', '..');
+const work = mkdtempSync(join(tmpdir(), 'moe-lens-activate-'));
+after(() => rmSync(work, { recursive: true, force: true }));
+
+interface Provider {
+  provideInlineCompletionItems(...args: unknown[]): Promise<unknown>;
+}
+
+let subscriptions: { dispose(): unknown }[] = [];
+
+function start(extensionPath: string, config: Record<string, unknown> = {}) {
+  for (const [k, v] of Object.entries(config)) state.config.set(`moeLens.${k}`, v);
+  subscriptions = [];
+  const version = (
+    JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }
+  ).version;
+  activate({ subscriptions, extensionPath, extension: { packageJSON: { version } } } as never);
+  const provider = state.providers[0]?.provider as Provider;
+  const text = 'const x = 1;\nfunction f() {\n  return \n}\n';
+  const offset = text.indexOf('return ') + 'return '.length;
+  const request = (path = '/ws/src/a.ts') =>
+    provider.provideInlineCompletionItems(
+      textDocument(path, text),
+      positionAt(text, offset),
+      { triggerKind: InlineCompletionTriggerKind.Automatic, selectedCompletionInfo: undefined },
+      new CancellationTokenSource().token,
+    );
+  return { request, status: () => state.statusItems[0] };
+}
+
+function stop(): void {
+  for (const d of subscriptions.reverse()) d.dispose();
+}
+
+beforeEach(() => state.reset());
+
+test('activate registers every contributed command, the provider and the status bar', () => {
+  const { status } = start(join(work, 'empty-ext'));
+  try {
+    for (const id of [...Object.values(COMMANDS), ...Object.values(INTERNAL_COMMANDS)]) {
+      assert.ok(state.commands.has(id), `${id} registered`);
+    }
+    assert.equal(state.providers.length, 1);
+    assert.equal(status()?.shown, true);
+    assert.equal(status()?.text, '$(sparkle) MoE Lens');
+    assert.equal(status()?.command, INTERNAL_COMMANDS.statusMenu);
+  } finally {
+    stop();
+  }
+  assert.equal(state.commands.size, 0, 'every command disposed with the subscriptions');
+  assert.equal(state.providers.length, 0);
+  assert.equal(status()?.disposed, true);
+});
+
+test('no model anywhere: one error notification however often the editor asks', async () => {
+  const { request, status } = start(join(work, 'empty-ext'));
+  try {
+    for (let i = 0; i < 4; i++) assert.equal(await request(), undefined);
+    const errors = state.messages.filter((m) => m.kind === 'error');
+    assert.equal(errors.length, 1, JSON.stringify(state.messages));
+    assert.match(errors[0]?.text ?? '', /no converted model/);
+    assert.match(status()?.text ?? '', /^\$\(error\)/);
+  } finally {
+    stop();
+  }
+});
+
+test('toggle flips moeLens.enable and the status bar shows it', async () => {
+  const { status } = start(join(work, 'empty-ext'));
+  try {
+    await commands.executeCommand(COMMANDS.toggle);
+    assert.equal(state.config.get('moeLens.enable'), false);
+    assert.match(status()?.text ?? '', /^\$\(circle-slash\)/);
+    await commands.executeCommand(COMMANDS.toggle);
+    assert.equal(state.config.get('moeLens.enable'), true);
+  } finally {
+    stop();
+  }
+});
+
+const built = existsSync(join(ROOT, 'dist', 'engineHost.js'));
+const skip = built ? false : 'dist/engineHost.js not built (npm run build)';
+
+test(
+  'a corrupt model folder: one clear notification, the editor stays usable',
+  { skip },
+  async () => {
+    const bad = join(work, 'corrupt-model');
+    mkdirSync(bad, { recursive: true });
+    writeFileSync(join(bad, 'genai_config.json'), '{ not json');
+    const { request } = start(ROOT, { modelPath: bad, threads: 1 });
+    try {
+      for (let i = 0; i < 3; i++) assert.equal(await request(), undefined);
+      const errors = state.messages.filter((m) => m.kind === 'error');
+      assert.equal(errors.length, 1, JSON.stringify(state.messages));
+      assert.match(errors[0]?.text ?? '', /corrupt-model/);
+    } finally {
+      stop();
+    }
+  },
+);
+
+test('the stand-in model loads lazily on the first request, once', { skip }, async () => {
+  const { request, status } = start(ROOT, {
+    threads: 1,
+    executionProvider: 'cpu',
+    debounceMs: 0,
+    maxTokens: 4,
+  });
+  try {
+    assert.equal(state.progress.length, 0, 'nothing loads at activation');
+    const first = (await request()) as { insertText: string }[];
+    assert.equal(first.length, 1);
+    assert.ok((first[0]?.insertText ?? '').length > 0);
+    await request();
+    assert.deepEqual(state.progress, ['MoE Lens: loading model…']);
+    assert.deepEqual(state.messages, []);
+    assert.match(status()?.text ?? '', /^\$\(sparkle\) tiny-test \d+ ms$/);
+    const tooltip = status()?.tooltip?.value ?? '';
+    assert.match(tooltip, /Execution provider: cpu/);
+    assert.match(tooltip, /Last suggestion: cache hit/);
+  } finally {
+    stop();
+  }
+});
+
+test(
+  'a killed engine recovers on the next request, without a notification',
+  { skip },
+  async (t) => {
+    if (process.platform !== 'linux') return t.skip('finds the engine process with ps');
+    const { request } = start(ROOT, {
+      threads: 1,
+      executionProvider: 'cpu',
+      debounceMs: 0,
+      maxTokens: 4,
+    });
+    try {
+      assert.equal(((await request('/ws/one.ts')) as unknown[]).length, 1);
+      const pids = execSync(`ps -o pid=,args= --ppid ${process.pid}`, { encoding: 'utf8' })
+        .split('\n')
+        .filter((line) => line.includes('engineHost.js'))
+        .map((line) => Number(line.trim().split(/\s+/)[0]));
+      assert.ok(pids.length > 0, 'the engine host runs as a child process');
+      for (const pid of pids) process.kill(pid, 'SIGKILL');
+      await new Promise((r) => setTimeout(r, 100));
+      // Another document: the pipeline's cache cannot answer, the engine must.
+      const items = (await request('/ws/two.ts')) as unknown[] | undefined;
+      assert.equal(items?.length, 1, JSON.stringify(state.logs.slice(-5)));
+      assert.deepEqual(state.messages, []);
+      assert.ok(state.logs.some((l) => l.includes('engine process exited (SIGKILL)')));
+    } finally {
+      stop();
+    }
+  },
+);
+
+test(
+  'Convert Checkpoint…: pickers, the bundled converter in a child, then "Use This Model"',
+  { skip: existsSync(join(ROOT, 'dist', 'cli.js')) ? false : 'dist/cli.js not built' },
+  async () => {
+    const out = join(work, 'converted');
+    const dialogs = [join(ROOT, 'test', 'fixtures', 'models', 'qwen3moe'), out];
+    const saved = { ...window };
+    window.showOpenDialog = (async () => [Uri.file(dialogs.shift() as string)]) as never;
+    window.showQuickPick = (async (items: { label: string }[]) =>
+      items.find((i) => i.label === 'fp32')) as never;
+    window.showInformationMessage = (async (text: string, ...items: string[]) => {
+      state.messages.push({ kind: 'info', text });
+      return items.includes('Use This Model') ? 'Use This Model' : undefined;
+    }) as never;
+    start(ROOT); // the extension's dist/cli.js runs the conversion
+    try {
+      await commands.executeCommand(COMMANDS.convertCheckpoint);
+      assert.deepEqual(
+        state.messages.filter((m) => m.kind === 'error'),
+        [],
+      );
+      assert.ok(existsSync(join(out, 'genai_config.json')));
+      assert.equal(state.config.get('moeLens.modelPath'), out);
+    } finally {
+      Object.assign(window, saved);
+      stop();
+    }
+  },
+);
