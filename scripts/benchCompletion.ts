@@ -272,7 +272,8 @@ async function replayFile(
         else totals.hits++;
       },
       (e: unknown) => {
-        throw e;
+        console.error(`completion request failed: ${e instanceof Error ? e.message : String(e)}`);
+        process.exit(1);
       },
     );
   };
