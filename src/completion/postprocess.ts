@@ -113,7 +113,9 @@ function repeatedLineCut(text: string, nextLine: string | undefined): number {
 export function postprocess(raw: string, input: PostprocessInput): PostprocessResult {
   const { prefix, suffix, mode } = input;
   if (mode.kind === 'skip') return { ok: false, reason: mode.reason };
-  let text = raw;
+  // 0. never show broken characters: cut at the first U+FFFD (bytes that decode to no character)
+  const broken = raw.indexOf('\uFFFD');
+  let text = broken >= 0 ? raw.slice(0, broken) : raw;
   // 1. line or block end
   if (mode.kind === 'single-line') {
     const nl = text.search(/\r?\n/);

@@ -115,3 +115,20 @@ test('multi-line keeps inner lines and nested brackets balanced', () => {
   const raw = '\n  a: [1, 2],\n  b: { c: 3 },\n};\nconst p = 1;';
   assert.equal(pp(raw, prefix, suffix, multi(0)), '\n  a: [1, 2],\n  b: { c: 3 },');
 });
+
+test('a suggestion is cut at the first replacement character (undecodable bytes)', () => {
+  const r = postprocess('abc\uFFFD\uFFFDdef', {
+    prefix: 'const x = ',
+    suffix: '',
+    languageId: 'typescript',
+    mode: { kind: 'single-line' },
+  });
+  assert.deepEqual(r, { ok: true, text: 'abc' });
+  const none = postprocess('\uFFFD\uFFFD', {
+    prefix: 'const x = ',
+    suffix: '',
+    languageId: 'typescript',
+    mode: { kind: 'single-line' },
+  });
+  assert.equal(none.ok, false);
+});
