@@ -121,14 +121,14 @@ test('a suggestion is cut at the first replacement character (undecodable bytes)
     prefix: 'const x = ',
     suffix: '',
     languageId: 'typescript',
-    mode: { kind: 'single-line' },
+    mode: { kind: 'single-line', reason: 'test' },
   });
   assert.deepEqual(r, { ok: true, text: 'abc' });
   const none = postprocess('\uFFFD\uFFFD', {
     prefix: 'const x = ',
     suffix: '',
     languageId: 'typescript',
-    mode: { kind: 'single-line' },
+    mode: { kind: 'single-line', reason: 'test' },
   });
   assert.equal(none.ok, false);
 });
