@@ -33,6 +33,7 @@ import {
 } from '../src/completion/pipeline';
 import { Engine, defaultModelDir } from '../src/engine/engine';
 import { EngineClient } from '../src/host/engineClient';
+import { mulberry32 } from '../src/engine/sampler';
 
 const ROOT = resolve(__dirname, '..');
 
@@ -56,17 +57,6 @@ const USAGE = `usage: node --import tsx scripts/benchCompletion.ts [options]
   --verbose          log pipeline messages to stderr`;
 
 // --- seeded randomness ---------------------------------------------------------------------------
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Gap before the next key: log-uniform 60-250 ms; 6% thinking pauses of 0.6-2 s; longer after a line. */
 function gapMs(rng: () => number, afterNewline: boolean): number {

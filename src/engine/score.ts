@@ -4,6 +4,7 @@
 import { CancelledError, MoeLensError } from './errors';
 import type { LayerRouting, MoeModel } from './model';
 import type { KvSlot } from './kvCache';
+import { logSoftmax } from './sampler';
 
 export interface ScoredToken {
   id: number;
@@ -21,12 +22,9 @@ export interface ScoreOptions {
   window?: number;
 }
 
+/** log p(id) under the row of `logits` starting at `offset` (the sampler's log-softmax). */
 function logSoftmaxAt(logits: Float32Array, offset: number, vocab: number, id: number): number {
-  let max = -Infinity;
-  for (let v = 0; v < vocab; v++) max = Math.max(max, logits[offset + v] as number);
-  let sum = 0;
-  for (let v = 0; v < vocab; v++) sum += Math.exp((logits[offset + v] as number) - max);
-  return (logits[offset + id] as number) - max - Math.log(sum);
+  return logSoftmax(logits.subarray(offset, offset + vocab))[id] as number;
 }
 
 export async function score(
