@@ -68,10 +68,22 @@ function concatRows(...parts: Float32Array[]): Float32Array {
 }
 
 class Emitter {
+  /** Values computed once per graph and shared by all layers (e.g. zeros of shape [T, E]). */
+  private readonly shared = new Map<string, string>();
+
   constructor(
     readonly g: GraphBuilder,
     readonly opts: GraphOptions,
   ) {}
+
+  once(key: string, make: () => string): string {
+    let v = this.shared.get(key);
+    if (v === undefined) {
+      v = make();
+      this.shared.set(key, v);
+    }
+    return v;
+  }
 
   /** y = x @ W^T (+ b) for a HF Linear weight W [N, K]; x [..., K] -> y [..., N]. */
   linear(
@@ -652,31 +664,48 @@ async function ifPerExpert(c: MoeContext): Promise<string> {
   const { e, g, spec, weights, n, p, xf, z } = c;
   const H = spec.hiddenSize;
   const I = spec.moeIntermediateSize;
+  const E = spec.numExperts;
   const { vals, idx } = routeInGraph(c);
   // Dense [T, E] routing weights and selection mask (weights may underflow to 0; the mask not).
-  const zerosTE = zerosLike(g, z, `${p}/ZerosTE`);
-  const onesTK = g.op('ConstantOfShape', [g.op('Shape', [vals], `${p}/ShapeTK`)], `${p}/OnesTK`, {
-    value: { t: { dataType: 1, dims: [1], floatData: [1] } },
-  });
+  // Every layer has the same T: its zeros and ones are built once (fewer nodes per decode step).
+  const zerosTE = e.once('zerosTE', () => zerosLike(g, z, `${p}/ZerosTE`));
+  const onesTK = e.once('onesTK', () =>
+    g.op('ConstantOfShape', [g.op('Shape', [vals], `${p}/ShapeTK`)], `${p}/OnesTK`, {
+      value: { t: { dataType: 1, dims: [1], floatData: [1] } },
+    }),
+  );
   const wTE = g.op('ScatterElements', [zerosTE, idx, vals], `${p}/Weights`, { axis: 1 });
   const selTE = g.op('ScatterElements', [zerosTE, idx, onesTK], `${p}/Selected`, { axis: 1 });
-  let acc = zerosLike(g, xf, `${p}/ZerosTH`);
-  for (let ex = 0; ex < spec.numExperts; ex++) {
+  // All E branch conditions in three nodes ([E] → E × [1]): per-node dispatch is most of the
+  // routing overhead when decoding one token, so nothing per expert runs outside its branch.
+  const anyE = g.op(
+    'Greater',
+    [
+      g.op('ReduceMax', [selTE], `${p}/AnySelected`, { axes: [0], keepdims: 0 }),
+      g.constFloat('half', [0.5], []),
+    ],
+    `${p}/Cond`,
+  ); // [E]
+  const conds = g.node('Split', [anyE, g.constInt64('ones', new Array<number>(E).fill(1))], {
+    name: `${p}/CondSplit`,
+    outputs: E,
+    attrs: { axis: 0 },
+  }) as string[];
+  let acc = e.once('zerosTH', () => zerosLike(g, xf, `${p}/ZerosTH`));
+  for (let ex = 0; ex < E; ex++) {
     const names = n.expert(ex);
     const q = `${p}/e${ex}`;
-    const col = g.constInt64('expert', [ex], true);
-    const sel = g.op('Gather', [selTE, col], `${q}/Sel`, { axis: 1 }); // [T]
-    const w = g.op('Gather', [wTE, col], `${q}/W`, { axis: 1 }); // [T]
-    const any = g.op(
-      'Greater',
-      [g.op('ReduceMax', [sel], `${q}/Any`, { keepdims: 0 }), g.constFloat('half', [0.5], [])],
-      `${q}/Cond`,
-    );
     const then = g.subgraph(`${q}/then`);
+    const sel = then.op('Gather', [selTE, then.constInt64('expert', [ex], true)], `${q}/Sel`, {
+      axis: 1,
+    }); // [T]
+    const w = then.op('Gather', [wTE, then.constInt64('expert', [ex])], `${q}/W`, {
+      axis: 1,
+    }); // [T, 1]
     const nz = then.op('NonZero', [sel], `${q}/NonZero`); // [1, n]
     const rows = then.op('Transpose', [nz], `${q}/Rows`, { perm: [1, 0] }); // [n, 1]
     const xs = then.op('GatherND', [xf, rows], `${q}/GatherX`); // [n, H]
-    const ws = then.op('GatherND', [w, rows], `${q}/GatherW`); // [n]
+    const ws = then.op('GatherND', [w, rows], `${q}/GatherW`); // [n, 1]
     const y = e.swiglu(
       then,
       xs,
@@ -687,15 +716,15 @@ async function ifPerExpert(c: MoeContext): Promise<string> {
       I,
       `${p}/experts.${ex}`,
     ); // [n, H]
-    const ws1 = then.op('Unsqueeze', [ws, then.constInt64('axes', [1])], `${q}/Unsqueeze`);
-    const wy = then.op('Mul', [y, ws1], `${q}/Scale`);
+    const wy = then.op('Mul', [y, ws], `${q}/Scale`);
     then.output(
       then.op('ScatterND', [acc, rows, wy], `${q}/ScatterAdd`, { reduction: 'add' }),
       'float32',
     );
     const skip = g.subgraph(`${q}/else`);
     skip.output(skip.op('Identity', [acc], `${q}/Skip`), 'float32');
-    acc = g.op('If', [any], `${q}/If`, { then_branch: { g: then }, else_branch: { g: skip } });
+    const cond = conds[ex] as string;
+    acc = g.op('If', [cond], `${q}/If`, { then_branch: { g: then }, else_branch: { g: skip } });
   }
   return acc;
 }
