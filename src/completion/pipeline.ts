@@ -98,6 +98,8 @@ export interface CompletionRequest {
   uri: string;
   /** File system path (or uri path), matched against the secret patterns. */
   path: string;
+  /** Workspace-relative path shown to the model as the file header (never the home folder). */
+  displayPath?: string;
   languageId: string;
   /** The whole document and the cursor's offset in it. */
   text: string;
@@ -488,6 +490,7 @@ export class CompletionPipeline {
     const t0 = this.now();
     const multi = mode.kind === 'multi-line';
     const input: PromptInput = { kind: 'fim', prefix: ctx.prefix, suffix: ctx.suffix };
+    if (req.displayPath) input.path = req.displayPath;
     if (s.extraContext && req.extraFiles && req.extraFiles.length > 0) {
       const extra = this.extraFiles(req, s);
       if (extra.length > 0) input.extra = extra;

@@ -24,6 +24,12 @@ export type PromptInput =
       suffix: string;
       /** Other files as context, placed first (they change least, so the KV prefix survives). */
       extra?: { path: string; text: string }[];
+      /**
+       * The current file's path (workspace-relative), sent as a `<file_sep>path` header before
+       * the FIM sections when the model has a file separator: code models are trained on that
+       * repository layout, and the extension tells it the language.
+       */
+      path?: string;
     }
   | { kind: 'ids'; ids: number[] };
 
@@ -97,6 +103,7 @@ export class Engine {
       for (const f of input.extra ?? []) {
         ids.push(fileSep, ...tok.encodeOrdinary(`${f.path}\n${f.text}`));
       }
+      if (input.path) ids.push(fileSep, ...tok.encodeOrdinary(`${input.path}\n`));
     }
     ids.push(...buildFimIds(tok, tokens, input.prefix, input.suffix, fim.order));
     return ids;

@@ -100,6 +100,7 @@ export class InlineProvider extends Disposable implements vscode.InlineCompletio
       const req: CompletionRequest = {
         uri: document.uri.toString(),
         path,
+        displayPath: vscode.workspace.asRelativePath(document.uri, false),
         languageId: document.languageId,
         text: document.getText(),
         offset: document.offsetAt(position),

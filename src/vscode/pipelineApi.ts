@@ -43,7 +43,10 @@ export function describePipelineEvent(e: PipelineEvent): string | null {
         st ? `prompt ${st.promptTokens} (reused ${st.reusedTokens})` : '',
         st ? `prefill ${ms(st.prefillMs)}` : '',
         st ? `${st.decodeTokens} tokens at ${st.decodeTokensPerSecond.toFixed(1)} tok/s` : '',
-        e.discarded ? `discarded: ${e.discarded}` : '',
+        // The raw text says why (e.g. the model closed the block at once); capped for the log.
+        e.discarded
+          ? `discarded: ${e.discarded} (raw ${JSON.stringify(e.rawText.slice(0, 80))})`
+          : '',
       ];
       return parts.filter((p) => p !== '').join(', ');
     }

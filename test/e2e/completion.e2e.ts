@@ -33,6 +33,8 @@ const FILES = {
 const FIRST_TIMEOUT_MS = 180_000;
 /** Later ghost texts (model loaded; the engine may have to restart in the recovery case). */
 const TIMEOUT_MS = 90_000;
+/** How long a user waits after typing a chunk before typing on (the model may stay silent). */
+const CHUNK_WAIT_MS = 20_000;
 
 /**
  * The lowest running bracket depth of `text`, per kind. The test files are well-formed, so a
@@ -87,12 +89,18 @@ describe('inline completion in code-server', { timeout: 20 * 60_000 }, () => {
     const file = 'accept.ts';
     await session.openFile(file);
     await session.press('Control+End');
-    const typed = 'export function sub';
-    await session.type(typed);
-    const shown = await session.waitForGhostText(FIRST_TIMEOUT_MS, 120_000).catch(async (e) => {
-      await session.screenshot('1-accept-failure');
-      throw e;
-    });
+    // No brackets in these chunks: the editor's auto-closed ")" would follow the insertion.
+    const shown = await session
+      .typeUntilGhostText(
+        ['export function sub', 'tract', '\nexport const answer', ' = '],
+        CHUNK_WAIT_MS,
+        FIRST_TIMEOUT_MS,
+      )
+      .catch(async (e) => {
+        await session.screenshot('1-accept-failure');
+        throw e;
+      });
+    const typed = shown.typed;
     describeGhost(t, file, shown);
     if (shown.nudged) {
       t.diagnostic('the ghost text appeared only after a manual trigger (Alt+\\)');
@@ -121,12 +129,14 @@ describe('inline completion in code-server', { timeout: 20 * 60_000 }, () => {
     const file = 'brackets.ts';
     await session.openFile(file);
     await session.press('Control+End');
-    const typed = 'const total = add(';
-    await session.type(typed); // the editor auto-closes: `add(|)`
-    const shown = await session.waitForGhostText(TIMEOUT_MS).catch(async (e) => {
-      await session.screenshot('2-brackets-failure');
-      throw e;
-    });
+    // The editor auto-closes: `add(|)`; the ")" stays after the cursor while typing on.
+    const shown = await session
+      .typeUntilGhostText(['const total = add(', '1', ', 2'], CHUNK_WAIT_MS)
+      .catch(async (e) => {
+        await session.screenshot('2-brackets-failure');
+        throw e;
+      });
+    const typed = shown.typed;
     describeGhost(t, file, shown);
     await session.screenshot('2-brackets-ghost-text');
     assert.ok(!shown.ghost.text.includes('\n'), 'one line when text follows the cursor');
@@ -157,10 +167,12 @@ describe('inline completion in code-server', { timeout: 20 * 60_000 }, () => {
     const typed = 'export function double(x: number): number {';
     await session.type(typed); // auto-closed: `{|}`
     await session.press('Enter'); // `{`, an indented empty line with the cursor, `}` below
-    const shown = await session.waitForGhostText(TIMEOUT_MS).catch(async (e) => {
-      await session.screenshot('3-block-failure');
-      throw e;
-    });
+    const shown = await session
+      .typeUntilGhostText(['', 'return', ' x', ' *', ' 2'], CHUNK_WAIT_MS)
+      .catch(async (e) => {
+        await session.screenshot('3-block-failure');
+        throw e;
+      });
     describeGhost(t, file, shown);
     await session.screenshot('3-block-ghost-text');
 
@@ -190,8 +202,11 @@ describe('inline completion in code-server', { timeout: 20 * 60_000 }, () => {
     const file = 'recover.ts';
     await session.openFile(file);
     await session.press('Control+End');
-    await session.type('export function tri');
-    describeGhost(t, 'before the kill', await session.waitForGhostText(TIMEOUT_MS));
+    describeGhost(
+      t,
+      'before the kill',
+      await session.typeUntilGhostText(['export function tri', 'angle', '(a'], CHUNK_WAIT_MS),
+    );
     await session.press('Escape');
 
     const engines = findProcesses('engineHost.js', session.extensions);
@@ -205,11 +220,13 @@ describe('inline completion in code-server', { timeout: 20 * 60_000 }, () => {
       await sleep(100);
     }
 
-    await session.type('p'); // the next keystroke
-    const shown = await session.waitForGhostText(TIMEOUT_MS).catch(async (e) => {
-      await session.screenshot('4-recover-failure');
-      throw e;
-    });
+    // The next keystroke restarts the engine; a user who sees nothing types on.
+    const shown = await session
+      .typeUntilGhostText(['p', 'e', ': number'], CHUNK_WAIT_MS, TIMEOUT_MS)
+      .catch(async (e) => {
+        await session.screenshot('4-recover-failure');
+        throw e;
+      });
     describeGhost(t, 'after the kill', shown);
     await session.screenshot('4-recovered-ghost-text');
     const now = findProcesses('engineHost.js', session.extensions);

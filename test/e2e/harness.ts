@@ -49,9 +49,10 @@ export const USER_SETTINGS: Record<string, unknown> = {
   'files.autoSave': 'off',
   'moeLens.debounceMs': 0,
   'moeLens.executionProvider': 'cpu',
-  // The random stand-in always answers; the trained default (interim) may rightly stay silent on
-  // these short prompts. TODO(next session): run these cases on models/moe-lens-code too.
-  'moeLens.modelPath': join(ROOT, 'models', 'tiny-test'),
+  // The default model (models/ in the VSIX) unless MOE_LENS_E2E_MODEL pins a folder.
+  ...(process.env.MOE_LENS_E2E_MODEL
+    ? { 'moeLens.modelPath': resolve(process.env.MOE_LENS_E2E_MODEL) }
+    : {}),
 };
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -226,6 +227,10 @@ export class CodeServerSession {
         '--disable-telemetry',
         '--disable-update-check',
         '--disable-workspace-trust',
+        // Trace level: the extension's log then records every completion request and why it
+        // showed nothing (kept in test-results/e2e/logs).
+        '--log',
+        'trace',
         '--user-data-dir',
         this.userData,
         '--extensions-dir',
@@ -340,6 +345,30 @@ export class CodeServerSession {
       }
     }
     throw new Error(`no ghost text within ${timeoutMs} ms`);
+  }
+
+  /**
+   * Types like a user who waits for a suggestion: each chunk in turn, then up to `waitMs` for
+   * ghost text; a real model may stay silent after some chunks (a bracket it would close, a
+   * word it cannot guess yet). Returns the ghost text and everything typed up to it.
+   */
+  async typeUntilGhostText(
+    chunks: string[],
+    waitMs: number,
+    firstWaitMs = waitMs,
+  ): Promise<{ ghost: GhostText; ms: number; nudged: boolean; typed: string }> {
+    let typed = '';
+    for (const [i, chunk] of chunks.entries()) {
+      await this.type(chunk);
+      typed += chunk;
+      try {
+        return { ...(await this.waitForGhostText(i === 0 ? firstWaitMs : waitMs)), typed };
+      } catch (e) {
+        if (i === chunks.length - 1) throw e;
+        log(`no ghost text after ${JSON.stringify(typed)}: typing on`);
+      }
+    }
+    throw new Error('typeUntilGhostText: no chunks');
   }
 
   /** Saves the active editor (Ctrl+S) and returns the file's text once it is on disk. */

@@ -392,6 +392,28 @@ test('scripted: extra files (not secret, not the current file) lead the prompt',
   assert.ok(input2?.kind === 'fim' && input2.extra === undefined);
 });
 
+test('scripted: the workspace-relative path goes to the engine as the file header', async () => {
+  const c = counting(() => scripted(['x']));
+  const p = new CompletionPipeline(c.engine, settings());
+  await p.complete(req('const a = \n', 10, { displayPath: 'src/a.ts' }));
+  const input = c.params[0]?.input;
+  assert.ok(input?.kind === 'fim');
+  assert.equal(input.path, 'src/a.ts');
+});
+
+test('the engine prompt: extra files, then <|file_sep|>path, then the FIM sections', () => {
+  const tok = engine.requireTokenizer();
+  const sep = tok.tokenId('<|file_sep|>');
+  assert.ok(sep !== undefined, 'tiny-test has a file separator');
+  const fim = engine.promptIds({ kind: 'fim', prefix: 'a', suffix: 'b' });
+  const withPath = engine.promptIds({ kind: 'fim', prefix: 'a', suffix: 'b', path: 'src/x.ts' });
+  const header = [sep, ...tok.encodeOrdinary('src/x.ts\n')];
+  assert.deepEqual(withPath, [...header, ...fim]);
+  const extra = [{ path: 'src/y.ts', text: 'y' }];
+  const all = engine.promptIds({ kind: 'fim', prefix: 'a', suffix: 'b', path: 'src/x.ts', extra });
+  assert.deepEqual(all, [sep, ...tok.encodeOrdinary('src/y.ts\ny'), ...header, ...fim]);
+});
+
 test('scripted: engine errors reject the request and are not cached', async () => {
   let fail = true;
   const flaky: CompletionEngine = {
