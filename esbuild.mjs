@@ -1,6 +1,7 @@
-// Bundles the three runtimes: the extension host entry, the engine host process (a forked
+// Bundles the three runtimes (and the routing panel's webview script, media/panel.js): the extension host entry, the engine host process (a forked
 // child that owns onnxruntime) and the CLI. Type-checking is separate (`npm run typecheck`).
 import * as esbuild from 'esbuild';
+import { buildWebview } from './scripts/build-webview.mjs';
 
 const production = process.argv.includes('--production');
 const watch = process.argv.includes('--watch');
@@ -27,6 +28,7 @@ const contexts = await Promise.all(entries.map((e) => esbuild.context({ ...commo
 if (watch) {
   await Promise.all(contexts.map((c) => c.watch()));
 } else {
+  await buildWebview(production);
   await Promise.all(contexts.map((c) => c.rebuild()));
   await Promise.all(contexts.map((c) => c.dispose()));
 }

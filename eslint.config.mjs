@@ -22,6 +22,8 @@ export default tseslint.config(
       'src/completion/**/*.ts',
       'src/cli.ts',
       'src/host/**/*.ts',
+      'src/analysis/**/*.ts',
+      'src/webview/**/*.ts',
     ],
     rules: {
       'no-restricted-imports': [

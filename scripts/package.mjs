@@ -173,6 +173,8 @@ export function checkVsixFiles(target, names) {
     'extension/dist/extension.js',
     'extension/dist/engineHost.js',
     'extension/dist/cli.js',
+    'extension/media/panel.js',
+    'extension/media/panel.css',
     `${ORT}/package.json`,
     `${ORT}/dist/index.js`,
     `${ORT}/dist/binding.js`,
@@ -188,17 +190,20 @@ export function checkVsixFiles(target, names) {
       .filter((n) => /^extension\/models\/[^/]+\/genai_config\.json$/.test(n))
       .map((n) => n.split('/')[2]),
   );
-  if (models.size === 0)
+  if (models.size === 0) {
     problems.push('missing the default model (extension/models/*/genai_config.json)');
+  }
   for (const m of models) {
     for (const f of ['model.onnx', 'tokenizer.json']) {
-      if (!has.has(`extension/models/${m}/${f}`))
+      if (!has.has(`extension/models/${m}/${f}`)) {
         problems.push(`missing extension/models/${m}/${f}`);
+      }
     }
   }
   for (const n of names) {
     const rel = n.replace(/^extension\//, '');
     const bad =
+      (rel.startsWith('models/tiny-test/') ? "the tests' random stand-in model" : null) ??
       (n.startsWith(`${ORT}/bin/`) && !n.startsWith(binDir)
         ? "another platform's onnxruntime binary"
         : null) ??
@@ -255,14 +260,24 @@ function stageTarget(target, stage) {
   const manifest = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
   delete manifest.scripts;
   writeFileSync(join(stage, 'package.json'), JSON.stringify(manifest, null, 2) + '\n');
-  for (const f of ['README.md', 'LICENSE', 'LICENSE.md', 'LICENSE.txt', 'CHANGELOG.md']) {
+  for (const f of ['LICENSE', 'LICENSE.md', 'LICENSE.txt', 'CHANGELOG.md']) {
     if (existsSync(join(root, f))) copy(join(root, f), join(stage, f));
   }
+  // vsce rejects relative image links without a repository URL: the packaged README keeps the
+  // text and drops the screenshots (docs/images/ is not packaged).
+  const readme = readFileSync(join(root, 'README.md'), 'utf8').replace(
+    /^\s*!\[[^\]]*\]\((?!https?:)[^)]*\)\s*\n/gm,
+    '',
+  );
+  writeFileSync(join(stage, 'README.md'), readme);
   copy(join(root, '.vscodeignore'), join(stage, '.vscodeignore'));
   copyJs(join(root, 'dist'), join(stage, 'dist'));
-  for (const dir of ['models', 'media']) {
-    if (existsSync(join(root, dir))) cpSync(join(root, dir), join(stage, dir), { recursive: true });
-  }
+  // models/tiny-test is the tests' random stand-in: users get only the real default model.
+  cpSync(join(root, 'models'), join(stage, 'models'), {
+    recursive: true,
+    filter: (src) => !/[\\/]models[\\/]tiny-test([\\/]|$)/.test(src),
+  });
+  cpSync(join(root, 'media'), join(stage, 'media'), { recursive: true });
 
   // onnxruntime-node: loader + this platform's binaries; onnxruntime-common: its CommonJS build.
   const ort = dirname(require.resolve('onnxruntime-node/package.json'));

@@ -15,7 +15,7 @@ npm run --silent build
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then bash scripts/install-webgpu.sh; fi
 if [ "${CI:-}" = true ]; then export MOE_LENS_REQUIRE_WEBGPU=1; fi
 node --import tsx --test --test-reporter=spec $(find test/unit -name "*.test.ts" | sort)
-# @vscode/test-electron (skips without network). The code-server e2e suite (npm run test:e2e)
-# passed 4/4 at c16b747 but fails since the suggestion post-processing and default model changed;
-# it rejoins this script once fixed (docs/TESTING.md, session note).
+# @vscode/test-electron (skips without network), then the real VS Code end to end: code-server +
+# Chromium with the packaged extension and the default model (installs its own packages).
 npm run --silent test:electron
+npm run --silent test:e2e

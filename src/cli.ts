@@ -1,9 +1,12 @@
-// moe-lens CLI: convert, info, complete, score, bench. `--json` prints one JSON document;
+// moe-lens CLI: convert, info, complete, score, analyze, bench. `--json` prints one JSON document;
 // errors print one line on stderr and exit 1 with nothing on stdout.
 import { readFile } from 'node:fs/promises';
+import { basename } from 'node:path';
 import { parseArgs } from 'node:util';
 import { convertCheckpoint } from './convert/convert';
 import type { ExpertsLayout, WeightDType } from './convert/decoderGraph';
+import { analyzeFiles, listSourceFiles } from './analysis/analyzeFiles';
+import { analyzeText } from './engine/analyzeText';
 import { runBench } from './engine/bench';
 import { defaultModelDir, Engine, type PromptInput } from './engine/engine';
 import { CancelledError, MoeLensError } from './engine/errors';
@@ -18,6 +21,7 @@ const USAGE = `usage: cli.js <command> [options]
            [--max-tokens 64] [--temperature 0] [--top-p 1] [--seed N] [--stop S]... [--max-time-ms N]
            [--router-probs]
   score    [--model DIR] (--file F | --ids 1,2,3) [--router-probs]
+  analyze  [--model DIR] <files or folders>... [--max-files 200] [--file-tokens 1024]
   bench    [--model DIR] [--prompt-tokens 512] [--decode-tokens 64] [--runs 5]
 common: --json  --ep auto|cpu|cuda|dml|webgpu  --threads N  --no-verify  --verbose`;
 
@@ -50,6 +54,8 @@ const options = {
   'prompt-tokens': { type: 'string', default: '512' },
   'decode-tokens': { type: 'string', default: '64' },
   runs: { type: 'string', default: '5' },
+  'max-files': { type: 'string', default: '200' },
+  'file-tokens': { type: 'string', default: '1024' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -244,6 +250,55 @@ async function cmdScore(v: Values): Promise<void> {
   await engine.dispose();
 }
 
+async function cmdAnalyze(v: Values, paths: string[]): Promise<void> {
+  if (paths.length === 0) throw new MoeLensError('analyze: give files or folders to analyse');
+  const maxFiles = int(v['max-files'], 'max-files', 1);
+  const maxTokens = int(v['file-tokens'], 'file-tokens', 1);
+  // Check the paths before loading the model: a typo fails fast.
+  const listed = await listSourceFiles(paths, maxFiles).catch((e: NodeJS.ErrnoException) => {
+    throw new MoeLensError(
+      `${e.path ?? paths.join(', ')}: ${e.code === 'ENOENT' ? 'no such file or folder' : e.message}`,
+    );
+  });
+  if (listed.files.length === 0) {
+    throw new MoeLensError(`analyze: no source files in ${paths.join(', ')}`);
+  }
+  const engine = await openEngine(v);
+  const info = engine.info();
+  const controller = new AbortController();
+  process.once('SIGINT', () => controller.abort());
+  const model = { name: basename(engine.model.config.dir), ...info };
+  const result = await analyzeFiles(
+    listed.files,
+    model,
+    (text, o) => analyzeText(engine, text, o),
+    {
+      maxTokens,
+      signal: controller.signal,
+      onProgress: (done, total, file) => {
+        if (v.verbose && file) process.stderr.write(`moe-lens: [${done + 1}/${total}] ${file}\n`);
+      },
+    },
+  );
+  const skipped = [...listed.skipped, ...result.skipped];
+  const out = { ...result.stats, skipped };
+  print(v, out, () => {
+    const lines = [
+      `${out.files} files, ${out.tokens} tokens, ${out.tokensPerSecond.toFixed(0)} tokens/s` +
+        (skipped.length ? `, ${skipped.length} skipped` : ''),
+    ];
+    for (const l of out.layers) {
+      lines.push(
+        `layer ${l.layer}: cv ${l.cv.toFixed(3)}, max violation ${l.maxViolation.toFixed(3)}, ` +
+          `entropy ${l.meanEntropy.toFixed(3)}, top-1 repeat ${l.repeatTop1.toFixed(3)} ` +
+          `(chance ${l.repeatTop1Chance.toFixed(3)})`,
+      );
+    }
+    return lines.join('\n');
+  });
+  await engine.dispose();
+}
+
 async function cmdBench(v: Values): Promise<void> {
   const engine = await openEngine(v);
   const result = await runBench(engine, {
@@ -281,12 +336,15 @@ async function main(argv: string[]): Promise<number> {
     case 'score':
       await cmdScore(values);
       break;
+    case 'analyze':
+      await cmdAnalyze(values, rest);
+      break;
     case 'bench':
       await cmdBench(values);
       break;
     default:
       throw new MoeLensError(
-        `unknown command "${command}" (commands: convert, info, complete, score, bench; see --help)`,
+        `unknown command "${command}" (commands: convert, info, complete, score, analyze, bench; see --help)`,
       );
   }
   return 0;

@@ -14,6 +14,9 @@ import { resolveModelDir } from './vscode/modelDir';
 import { completionSettings, describePipelineEvent } from './vscode/pipelineApi';
 import { Settings } from './vscode/settings';
 import { StatusBar } from './vscode/statusBar';
+import { registerAnalyzeCommands } from './vscode/analyzeCommands';
+import { panelModel } from './vscode/panelState';
+import { RoutingPanel } from './vscode/routingPanel';
 
 export function activate(context: vscode.ExtensionContext): void {
   const subs = context.subscriptions;
@@ -57,12 +60,20 @@ export function activate(context: vscode.ExtensionContext): void {
   });
   subs.push(engine);
 
+  const panel = new RoutingPanel(context.extensionUri, log);
+  subs.push(panel);
+
   const pipeline = new CompletionPipeline(
     engineClientAdapter(withHangTimeout(client)),
     () => completionSettings(settings.current),
     (m) => log.warn(`completion: ${m}`),
   );
   pipeline.onEvent = (e) => {
+    try {
+      panel.onPipelineEvent(e); // the panel must never break a completion
+    } catch (err) {
+      log.warn(`routing panel: ${err instanceof Error ? err.message : String(err)}`);
+    }
     const line = describePipelineEvent(e);
     if (line === null) return;
     if (e.type === 'error') log.warn(`completion ${line}`);
@@ -78,6 +89,29 @@ export function activate(context: vscode.ExtensionContext): void {
     ),
   );
   subs.push(new StatusBar(settings, engine, provider));
+
+  // The expert-routing panel follows the completion the editor actually shows.
+  subs.push(
+    provider.onDidShowSuggestion((s) => {
+      try {
+        panel.onShown(s);
+      } catch (e) {
+        log.warn(`routing panel: ${e instanceof Error ? e.message : String(e)}`);
+      }
+      // Trace: what the engine reported for the shown text (the e2e test compares the panel).
+      const routing = s.tokens.map((t) => [t.text, t.routing.map((r) => [r.layer, ...r.experts])]);
+      log.trace(`completion #${s.requestId} shown routing ${JSON.stringify(routing)}`);
+    }),
+    panel.onDidChangeVisibility((visible) => {
+      pipeline.routerProbs = visible; // full router distributions only while someone looks
+    }),
+    engine.onDidChangeState((state) => {
+      if (state.kind === 'ready') {
+        panel.setModel(panelModel(path.basename(state.modelDir), state.info));
+      } else if (state.kind !== 'loading') panel.setModel(null);
+    }),
+  );
+  subs.push(...registerAnalyzeCommands({ client, engine, panel, settings, log }));
   subs.push(
     ...registerCommands({ extensionPath: context.extensionPath, settings, engine, provider, log }),
   );

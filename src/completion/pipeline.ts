@@ -142,6 +142,8 @@ export type PipelineEvent =
       text: string;
       discarded: string | undefined;
     }
+  /** A generated token as it streams (the routing panel's live view). */
+  | { type: 'token'; requestId: number; speculative: boolean; token: GeneratedToken }
   | { type: 'suggestion'; requestId: number; suggestion: Suggestion }
   | { type: 'none'; requestId: number; reason: string }
   | { type: 'cancelled'; requestId: number }
@@ -222,6 +224,8 @@ function isCancellation(e: unknown): boolean {
 
 export class CompletionPipeline {
   onEvent?: (e: PipelineEvent) => void;
+  /** Ask the engine for each layer's full router distribution (the routing panel is open). */
+  routerProbs = false;
   private readonly cache: CompletionCache<Payload>;
   private readonly debouncer: Debouncer;
   private readonly generations = new Set<Generation>();
@@ -502,8 +506,10 @@ export class CompletionPipeline {
       stop: multi ? ['\n\n\n'] : ['\n'],
     };
     if (s.maxTimeMs > 0) options.maxTimeMs = s.maxTimeMs;
+    if (this.routerProbs) options.fullProbs = true;
     const onToken = (t: GeneratedToken): void => {
       g.tokens.push(t);
+      this.emit({ type: 'token', requestId, speculative: g.speculative, token: t });
       g.text += t.text ?? '';
       // Stop as soon as the block is known to have ended: the rest would be cut anyway.
       if (multi && !g.finished && blockEnd(g.text, mode.blockIndent, false) >= 0) {

@@ -110,12 +110,44 @@ function repeatedLineCut(text: string, nextLine: string | undefined): number {
   return text.length;
 }
 
+/**
+ * Degenerate repetition (small models loop: `.prototype.prototype.prototype`): the end of the
+ * first occurrence of a unit of 2–40 characters, with at least two different non-space
+ * characters (so `// -----` and indentation stay), that repeats at least three times in a row;
+ * the text's length when there is none.
+ */
+const WORD_CHAR = /[\p{L}\p{N}_$]/u;
+
+export function repetitionCut(text: string, minRepeats = 3): number {
+  const n = text.length;
+  for (let i = 0; i < n; i++) {
+    for (let p = 2; p <= 40 && i + p * minRepeats <= n; p++) {
+      let r = 1;
+      while (r < minRepeats && text.startsWith(text.slice(i, i + p), i + r * p)) r++;
+      if (r >= minRepeats && new Set(text.slice(i, i + p).replace(/\s/g, '')).size >= 2) {
+        // Cut between words, not inside one (`e.prototyp|e.prototyp…` → `e.prototype`).
+        let cut = i + p;
+        while (
+          cut < i + 2 * p &&
+          WORD_CHAR.test(text[cut - 1] ?? '') &&
+          WORD_CHAR.test(text[cut] ?? '')
+        ) {
+          cut++;
+        }
+        return cut;
+      }
+    }
+  }
+  return n;
+}
+
 export function postprocess(raw: string, input: PostprocessInput): PostprocessResult {
   const { prefix, suffix, mode } = input;
   if (mode.kind === 'skip') return { ok: false, reason: mode.reason };
   // 0. never show broken characters: cut at the first U+FFFD (bytes that decode to no character)
   const broken = raw.indexOf('\uFFFD');
   let text = broken >= 0 ? raw.slice(0, broken) : raw;
+  text = text.slice(0, repetitionCut(text));
   // 1. line or block end
   if (mode.kind === 'single-line') {
     const nl = text.search(/\r?\n/);

@@ -12,6 +12,7 @@ import {
   type GenerationResult,
 } from './generate';
 import type { KvSlot } from './kvCache';
+import { loadChatTemplate, renderChat, type ChatMessage, type ChatTemplate } from './chatTemplate';
 import { MoeModel, type LoadOptions } from './model';
 import { score, type ScoreOptions, type ScoredToken } from './score';
 import { loadTokenizer, type Tokenizer } from './tokenizer';
@@ -31,7 +32,9 @@ export type PromptInput =
        */
       path?: string;
     }
-  | { kind: 'ids'; ids: number[] };
+  | { kind: 'ids'; ids: number[] }
+  /** Instruct models: messages rendered with the model's chat template. */
+  | { kind: 'chat'; messages: ChatMessage[] };
 
 export interface ModelInfo {
   architecture: string;
@@ -45,6 +48,8 @@ export interface ModelInfo {
   dtype: string;
   executionProvider: string;
   fim: { order: string } | null;
+  /** The model has a chat template (instruct model): `chat` prompts work. */
+  chat: boolean;
 }
 
 export { defaultModelDir } from './modelDir';
@@ -55,12 +60,13 @@ export class Engine {
   private constructor(
     readonly model: MoeModel,
     readonly tokenizer: Tokenizer | null,
+    readonly chatTemplate: ChatTemplate | null,
   ) {}
 
   static async open(dir: string, opts: LoadOptions = {}): Promise<Engine> {
     const model = await MoeModel.load(dir, opts);
     const tokenizer = existsSync(join(dir, 'tokenizer.json')) ? await loadTokenizer(dir) : null;
-    return new Engine(model, tokenizer);
+    return new Engine(model, tokenizer, tokenizer ? loadChatTemplate(dir) : null);
   }
 
   get dir(): string {
@@ -90,6 +96,15 @@ export class Engine {
     if (input.kind === 'ids') return input.ids;
     const tok = this.requireTokenizer();
     if (input.kind === 'text') return tok.encode(input.prompt);
+    if (input.kind === 'chat') {
+      if (!this.chatTemplate) {
+        throw new MoeLensError(
+          `${this.dir}: no chat template (tokenizer_config.json chat_template)`,
+        );
+      }
+      // Special tokens written by the template (e.g. <|im_start|>) must encode as themselves.
+      return tok.encode(renderChat(this.chatTemplate, input.messages));
+    }
     const fim = this.model.manifest.moe_lens.fim;
     if (!fim) {
       // No FIM tokens: complete from the prefix alone.
@@ -146,6 +161,7 @@ export class Engine {
       dtype: m.quantization.dtype,
       executionProvider: this.model.executionProvider,
       fim: m.fim ? { order: m.fim.order } : null,
+      chat: this.chatTemplate !== null,
     };
   }
 

@@ -91,7 +91,14 @@ export async function* generate(
   const sampler = new Sampler({ temperature: opts.temperature, topP: opts.topP, seed: opts.seed });
   const decoder = tokenizer ? new IncrementalDecoder(tokenizer) : null;
   const stops = new StopMatcher(opts.stop ?? []);
-  const eos = new Set(model.config.eosTokenIds.concat(tokenizer?.eosTokenIds ?? []));
+  // End tokens, and any other special token: a sentinel (`<|fim_middle|>`, `<|file_sep|>`) or
+  // turn marker in the output means the model has left the text it was asked for; its literal
+  // text must never reach the editor.
+  const eos = new Set([
+    ...model.config.eosTokenIds,
+    ...(tokenizer?.eosTokenIds ?? []),
+    ...(tokenizer?.specialIds ?? []),
+  ]);
   const stats: GenerationStats = {
     promptTokens: prompt.length,
     reusedTokens: 0,

@@ -34,6 +34,8 @@ export interface Tokenizer {
   /** Ids that end generation: tokenizer_config's eos_token, generation_config's eos_token_id and
    * special end tokens such as `<|endoftext|>`, `<|im_end|>`, `<|eot_id|>`. Config ones first. */
   readonly eosTokenIds: number[];
+  /** Ids of the added tokens flagged special (sentinels, turn markers): never generated text. */
+  readonly specialIds: ReadonlySet<number>;
   /** The Jinja chat template, if the model has one. */
   readonly chatTemplate: string | null;
 }
@@ -105,6 +107,7 @@ export async function loadTokenizer(modelDir: string): Promise<Tokenizer> {
 class HfBackedTokenizer implements Tokenizer {
   readonly vocabSize: number;
   readonly eosTokenIds: number[];
+  readonly specialIds: ReadonlySet<number>;
   /** Contents of the added tokens flagged special, for `encodeOrdinary`. */
   private readonly specialContents: string[];
 
@@ -122,6 +125,7 @@ class HfBackedTokenizer implements Tokenizer {
     this.specialContents = [...added.values()]
       .filter((t) => t.special && t.content.length > 0)
       .map((t) => t.content);
+    this.specialIds = new Set([...added].filter(([, t]) => t.special).map(([id]) => id));
 
     const eos: number[] = [];
     const addId = (id: number | undefined): void => {

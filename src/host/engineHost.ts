@@ -1,6 +1,7 @@
 // The engine host: a forked child process that owns onnxruntime (session.run blocks its thread,
 // and a native crash must not take down the extension host). It serves the protocol in
 // protocol.ts over Node's IPC channel; cancellation arrives between decode steps / prefill chunks.
+import { analyzeText } from '../engine/analyzeText';
 import { Engine } from '../engine/engine';
 import { CancelledError, MoeLensError } from '../engine/errors';
 import { NO_MODEL_LOADED } from './protocol';
@@ -61,6 +62,10 @@ const handlers: Handlers = {
   },
   async score(p, _id, signal) {
     return requireEngine().score(p.ids, { fullProbs: p.fullProbs, signal }, p.slot);
+  },
+  async analyze(p, _id, signal) {
+    const { text, maxTokens, fullProbs, slot } = p;
+    return analyzeText(requireEngine(), text, { maxTokens, fullProbs, signal, slot });
   },
   async encode(p) {
     return requireEngine().requireTokenizer().encode(p.text);

@@ -1,6 +1,7 @@
 // The one protocol between the extension host (or any client) and the engine host process.
 // Every request names a method of EngineApi; the child answers with a result or an error, and
 // streams generated tokens as `token` events before a `complete` result.
+import type { AnalyzedText } from '../engine/analyzeText';
 import type { ModelInfo, PromptInput } from '../engine/engine';
 import type { GenerateOptions, GeneratedToken, GenerationResult } from '../engine/generate';
 import type { ScoredToken } from '../engine/score';
@@ -22,6 +23,11 @@ export interface EngineApi {
     result: GenerationResult;
   };
   score: { params: { ids: number[]; fullProbs: boolean; slot: string }; result: ScoredToken[] };
+  /** Teacher-forced routing analysis of a text (src/engine/analyzeText.ts). */
+  analyze: {
+    params: { text: string; maxTokens: number; fullProbs: boolean; slot: string };
+    result: AnalyzedText;
+  };
   encode: { params: { text: string }; result: number[] };
   unload: { params: Record<string, never>; result: null };
 }

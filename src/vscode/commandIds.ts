@@ -7,6 +7,11 @@ export const COMMANDS = {
   convertCheckpoint: 'moeLens.convertCheckpoint',
   showModelInfo: 'moeLens.showModelInfo',
   showLog: 'moeLens.showLog',
+  showRoutingPanel: 'moeLens.showRoutingPanel',
+  analyzeSelection: 'moeLens.analyzeSelection',
+  analyzeFile: 'moeLens.analyzeFile',
+  analyzeWorkspace: 'moeLens.analyzeWorkspace',
+  explainSelection: 'moeLens.explainSelection',
 } as const;
 
 /** Internal commands: registered, not contributed (not in the command palette). */

@@ -190,6 +190,10 @@ export function registerCommands(deps: CommandDeps): vscode.Disposable[] {
         run: toggle,
       },
       { label: '$(folder-opened) Select model folder…', run: selectModel },
+      {
+        label: '$(type-hierarchy) Open expert routing panel',
+        run: () => vscode.commands.executeCommand(COMMANDS.showRoutingPanel),
+      },
       { label: '$(info) Show model info', run: showModelInfo },
       { label: '$(file-binary) Convert checkpoint…', run: convertCheckpoint },
       { label: '$(output) Show log', run: () => log.show() },

@@ -50,6 +50,8 @@ export function describePipelineEvent(e: PipelineEvent): string | null {
       ];
       return parts.filter((p) => p !== '').join(', ');
     }
+    case 'token':
+      return null; // one line per token would drown the log
     case 'suggestion':
       return `${id} suggestion (${e.suggestion.source}, ${e.suggestion.text.length} chars, ${ms(e.suggestion.latencyMs)})`;
     case 'none':

@@ -25,6 +25,8 @@ export interface MoeLensSettings {
   idleUnloadMinutes: number;
   maxTimeMs: number;
   multiline: boolean;
+  /** Files the workspace routing analysis reads (the first N in path order). */
+  analysisMaxFiles: number;
 }
 
 export type SettingKey = keyof MoeLensSettings;
@@ -86,6 +88,7 @@ export const SETTINGS: { readonly [K in SettingKey]: SettingSpec<MoeLensSettings
   idleUnloadMinutes: { type: 'integer', default: 0, minimum: 0, maximum: 1440 },
   maxTimeMs: { type: 'integer', default: C.maxTimeMs, minimum: 50, maximum: 60000 },
   multiline: { type: 'boolean', default: C.multiline },
+  analysisMaxFiles: { type: 'integer', default: 200, minimum: 1, maximum: 5000 },
 };
 
 export const SETTING_KEYS = Object.keys(SETTINGS) as SettingKey[];

@@ -73,10 +73,10 @@ describe('inline completion in code-server', { timeout: 20 * 60_000 }, () => {
   const usingProbe = Boolean(process.env.MOE_LENS_E2E_VSIX);
 
   before(async () => {
-    resetResults();
+    const results = resetResults('completion');
     const codeServer = setupCodeServer();
     const vsix = buildVsix();
-    session = new CodeServerSession(codeServer, FILES);
+    session = new CodeServerSession(codeServer, FILES, results);
     session.installExtension(vsix);
     await session.start();
   });

@@ -16,7 +16,7 @@ import {
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { chromium, type Browser, type FrameLocator, type Page } from 'playwright-core';
 
 export const ROOT = resolve(__dirname, '..', '..');
 /** Screenshots and logs of the last run (gitignored; CI keeps them as artifacts). */
@@ -59,10 +59,12 @@ export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 const log = (message: string) => console.log(`[e2e] ${message}`);
 
-/** Empties test-results/e2e/ so it holds only this run's screenshots and logs. */
-export function resetResults(): void {
-  rmSync(RESULTS, { recursive: true, force: true });
-  mkdirSync(RESULTS, { recursive: true });
+/** Empties test-results/e2e/<name>/ so it holds only this run's screenshots and logs. */
+export function resetResults(name: string): string {
+  const dir = join(RESULTS, name);
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
+  return dir;
 }
 
 /** Runs scripts/e2e/setup.sh (idempotent) and returns the code-server binary it printed. */
@@ -84,10 +86,14 @@ export function setupCodeServer(): string {
 export function buildVsix(): string {
   const override = process.env.MOE_LENS_E2E_VSIX;
   if (override) return resolve(override);
-  execFileSync(process.execPath, [join(ROOT, 'scripts', 'package.mjs'), '--target', 'linux-x64'], {
-    cwd: ROOT,
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
+  // `npm run test:e2e` packages once for all test files (MOE_LENS_E2E_PREBUILT=1).
+  if (!process.env.MOE_LENS_E2E_PREBUILT) {
+    execFileSync(
+      process.execPath,
+      [join(ROOT, 'scripts', 'package.mjs'), '--target', 'linux-x64'],
+      { cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'] },
+    );
+  }
   const { version } = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as {
     version: string;
   };
@@ -163,6 +169,8 @@ export class CodeServerSession {
   constructor(
     private readonly codeServer: string,
     files: Record<string, string>,
+    /** Screenshots and logs of this session (from resetResults). */
+    readonly results: string = RESULTS,
   ) {
     this.dir = mkdtempSync(join(tmpdir(), 'moe-lens-e2e-'));
     this.workspace = join(this.dir, 'workspace');
@@ -178,7 +186,7 @@ export class CodeServerSession {
       JSON.stringify(USER_SETTINGS, null, 2),
     );
     mkdirSync(this.extensions, { recursive: true });
-    mkdirSync(RESULTS, { recursive: true });
+    mkdirSync(results, { recursive: true });
   }
 
   get page(): Page {
@@ -216,7 +224,7 @@ export class CodeServerSession {
 
   async start(): Promise<void> {
     this.port = await freePort();
-    const logFile = createWriteStream(join(RESULTS, 'code-server.log'));
+    const logFile = createWriteStream(join(this.results, 'code-server.log'));
     const server = spawn(
       this.codeServer,
       [
@@ -371,6 +379,37 @@ export class CodeServerSession {
     throw new Error('typeUntilGhostText: no chunks');
   }
 
+  /** Runs a command from the command palette by its full title ("MoE Lens: …"). */
+  async runCommand(title: string): Promise<void> {
+    const page = this.page;
+    await page.keyboard.press('F1');
+    const input = page.locator('.quick-input-widget input');
+    await input.waitFor({ state: 'visible', timeout: 10_000 });
+    await input.fill(`>${title}`);
+    const row = page.locator('.quick-input-list .monaco-list-row', { hasText: title }).first();
+    await row.waitFor({ timeout: 30_000 });
+    await page.keyboard.press('Enter');
+  }
+
+  /** The document inside the (first) webview: VS Code nests it in two iframes. */
+  webview(): FrameLocator {
+    return this.page.frameLocator('iframe.webview.ready').first().frameLocator('#active-frame');
+  }
+
+  /** The extension's log file (trace level), or null before the extension host wrote it. */
+  extensionLog(): string | null {
+    const logs = join(this.userData, 'logs');
+    if (!existsSync(logs)) return null;
+    for (const session of readdirSync(logs).sort().reverse()) {
+      const dir = join(logs, session);
+      for (const host of readdirSync(dir).filter((d) => d.startsWith('exthost'))) {
+        const file = join(dir, host, 'moe-lens.moe-lens', 'MoE Lens.log');
+        if (existsSync(file)) return readFileSync(file, 'utf8');
+      }
+    }
+    return null;
+  }
+
   /** Saves the active editor (Ctrl+S) and returns the file's text once it is on disk. */
   async saveAndRead(name: string, previous: string): Promise<string> {
     await this.press('Control+S');
@@ -389,7 +428,7 @@ export class CodeServerSession {
   }
 
   async screenshot(name: string): Promise<string> {
-    const file = join(RESULTS, `${name}.png`);
+    const file = join(this.results, `${name}.png`);
     await this.page.screenshot({ path: file });
     log(`screenshot ${file}`);
     return file;
@@ -417,8 +456,8 @@ export class CodeServerSession {
     this.server = null;
     const logs = join(this.userData, 'logs');
     if (existsSync(logs)) {
-      rmSync(join(RESULTS, 'logs'), { recursive: true, force: true });
-      cpSync(logs, join(RESULTS, 'logs'), { recursive: true });
+      rmSync(join(this.results, 'logs'), { recursive: true, force: true });
+      cpSync(logs, join(this.results, 'logs'), { recursive: true });
     }
     if (!process.env.MOE_LENS_E2E_KEEP) rmSync(this.dir, { recursive: true, force: true });
   }

@@ -202,17 +202,18 @@ for (const name of fixtureNames()) {
     test('info --json: exactly the documented keys with the checkpoint values', () => {
       assert.deepEqual(
         Object.keys(info)
-          .filter((key) => key !== 'fim')
+          .filter((key) => key !== 'fim' && key !== 'chat')
           .sort(),
         INFO_KEYS,
       );
       assert.equal(info.fim ?? null, null, 'no tokenizer, no FIM tokens');
+      assert.equal(info.chat, false, 'no tokenizer, no chat template');
       const H = config.hidden_size as number;
       const I = (config.moe_intermediate_size ?? config.intermediate_size) as number;
       const total = checkpointParams(hf);
       const routedAway = moeLayers.length * (E - k) * 3 * H * I;
       assert.deepEqual(
-        { ...info, fim: undefined },
+        { ...info, fim: undefined, chat: undefined },
         {
           architecture: expected.architecture,
           layers: summary.layers,
@@ -225,6 +226,7 @@ for (const name of fixtureNames()) {
           dtype: 'fp32',
           executionProvider: 'cpu',
           fim: undefined,
+          chat: undefined,
         },
       );
       assert.ok((info.activeParamsPerToken as number) < total);

@@ -3,7 +3,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { CompletionMode } from '../../src/completion/mode';
-import { blockEnd, bracketCut, postprocess, suffixOverlap } from '../../src/completion/postprocess';
+import {
+  blockEnd,
+  bracketCut,
+  postprocess,
+  repetitionCut,
+  suffixOverlap,
+} from '../../src/completion/postprocess';
 
 const single: CompletionMode = { kind: 'single-line', reason: '' };
 const multi = (blockIndent: number): CompletionMode => ({
@@ -131,4 +137,15 @@ test('a suggestion is cut at the first replacement character (undecodable bytes)
     mode: { kind: 'single-line', reason: 'test' },
   });
   assert.equal(none.ok, false);
+});
+
+test('repetition: a unit repeated three times is kept once; indentation and pairs are not loops', () => {
+  const loop = 'e.prototype.prototype.prototype.prototype';
+  assert.equal(loop.slice(0, repetitionCut(loop)), 'e.prototype');
+  assert.equal(repetitionCut('a, b'), 4);
+  assert.equal(repetitionCut('x = [0, 0]'), 10, 'two repeats are fine');
+  const indented = 'if (a) {\n        b();\n        c();\n}';
+  assert.equal(repetitionCut(indented), indented.length, 'whitespace runs are not loops');
+  assert.equal(repetitionCut('// ----------'), 13, 'a run of one character is a separator');
+  assert.equal(pp('foo(1)(1)(1)(1)', 'const x = ', ''), 'foo(1)');
 });

@@ -19,6 +19,7 @@ function fakeTokenizer(specials: string[], eos: string[] = []): Tokenizer {
     tokenId: (t) => ids.get(t),
     idToToken: (x) => specials[x - 1000],
     eosTokenIds: eos.map((t) => ids.get(t) ?? -1),
+    specialIds: new Set(ids.values()),
     chatTemplate: null,
   };
 }

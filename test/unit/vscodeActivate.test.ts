@@ -175,8 +175,15 @@ test(
       for (const pid of pids) process.kill(pid, 'SIGKILL');
       await new Promise((r) => setTimeout(r, 100));
       // Another document: the pipeline's cache cannot answer, the engine must.
-      const items = (await request('/ws/two.ts')) as unknown[] | undefined;
-      assert.equal(items?.length, 1, JSON.stringify(state.logs.slice(-5)));
+      // The random stand-in may rightly have nothing to show here: what counts is that the
+      // restarted engine answered (a generation that finished, not an error).
+      await request('/ws/two.ts');
+      const restarted = state.logs.findIndex((l) => l.includes('engine restarted'));
+      assert.ok(restarted >= 0, JSON.stringify(state.logs.slice(-5)));
+      assert.ok(
+        state.logs.slice(restarted).some((l) => /generation done/.test(l)),
+        JSON.stringify(state.logs.slice(-5)),
+      );
       assert.deepEqual(state.messages, []);
       assert.ok(state.logs.some((l) => l.includes('engine process exited (SIGKILL)')));
     } finally {

@@ -30,6 +30,7 @@ const INFO: ModelInfo = {
   dtype: 'int4',
   executionProvider: 'cpu',
   fim: { order: 'psm' },
+  chat: false,
 };
 
 class FakeClient {

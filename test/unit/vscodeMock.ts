@@ -61,6 +61,10 @@ export class Uri {
   static from(c: { scheme: string; path: string }): Uri {
     return new Uri(c.scheme, c.path);
   }
+  static parse(value: string): Uri {
+    const m = /^([a-z][\w+.-]*):\/\/(.*)$/i.exec(value);
+    return m ? new Uri(m[1] as string, m[2] as string) : new Uri('file', value);
+  }
   get fsPath(): string {
     return this.path;
   }

@@ -23,6 +23,7 @@ const INFO: ModelInfo = {
   dtype: 'int4',
   executionProvider: 'cpu',
   fim: { order: 'psm' },
+  chat: false,
 };
 
 test('formatCount and formatMs', () => {

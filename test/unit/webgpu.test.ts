@@ -43,6 +43,8 @@ const REQUIRED = process.env.MOE_LENS_REQUIRE_WEBGPU === '1';
  */
 const CPU_FALLBACK_OPS = new Set([
   'NonZero',
+  // The If conditions of a MoE layer split into one bool per expert: read on the host anyway.
+  'Split',
   'ConstantOfShape',
   'Transpose',
   'Shape',

@@ -1,0 +1,172 @@
+// Routing analysis of many files, shared by `cli analyze` and the editor's "Analyze Routing"
+// commands: each file is scored on its own (one engine call per file, so completions queued
+// behind it wait for at most one file), its tokens classified by a real scanner of its language,
+// and added to one RoutingStatsAccumulator.
+import { readFile, readdir, stat } from 'node:fs/promises';
+import { join, relative } from 'node:path';
+import type { AnalyzedText } from '../engine/analyzeText';
+import { CancelledError } from '../engine/errors';
+import { RoutingStatsAccumulator } from './routingStats';
+import { classifyText, classifyTokens, languageOfPath } from './tokenClasses';
+import type { RoutingStats } from '../webview/protocol';
+
+/** Files larger than this are skipped (generated bundles, data). */
+export const MAX_FILE_BYTES = 1_000_000;
+/** Folders never walked: dependencies, VCS, build output. */
+const SKIP_DIRS = new Set([
+  '.git',
+  '.hg',
+  '.svn',
+  'node_modules',
+  'dist',
+  'out',
+  'build',
+  'target',
+  '.tmp',
+  '.venv',
+  'venv',
+  '__pycache__',
+  '.next',
+  'coverage',
+]);
+
+export interface AnalyzerModel {
+  name: string;
+  experts: number;
+  topK: number;
+  moeLayers: number[];
+}
+
+/** The engine as the analysis uses it: in-process (CLI) or through the engine host (editor). */
+export type AnalyzeTextFn = (
+  text: string,
+  opts: { maxTokens: number; signal?: AbortSignal },
+) => Promise<AnalyzedText>;
+
+export interface SourceFile {
+  /** Shown in results and errors (workspace-relative where possible). */
+  path: string;
+  language: string;
+  read(): Promise<string>;
+}
+
+export interface AnalyzeFilesOptions {
+  maxTokens: number;
+  signal?: AbortSignal;
+  onProgress?: (done: number, total: number, file: string) => void;
+  /** Called between files; the editor yields to the event loop there. */
+  betweenFiles?: () => Promise<void>;
+}
+
+export interface FilesAnalysis {
+  stats: RoutingStats;
+  skipped: { file: string; reason: string }[];
+}
+
+/** True when the text looks binary (NUL or many control characters in its first 8 KB). */
+export function looksBinary(text: string): boolean {
+  const head = text.slice(0, 8192);
+  if (head.includes('\0')) return true;
+  let control = 0;
+  for (let i = 0; i < head.length; i++) {
+    const c = head.charCodeAt(i);
+    if (c < 32 && c !== 9 && c !== 10 && c !== 13 && c !== 12) control++;
+  }
+  return head.length > 0 && control / head.length > 0.1;
+}
+
+export async function analyzeFiles(
+  files: SourceFile[],
+  model: AnalyzerModel,
+  analyze: AnalyzeTextFn,
+  opts: AnalyzeFilesOptions,
+): Promise<FilesAnalysis> {
+  const acc = new RoutingStatsAccumulator({
+    model: model.name,
+    experts: model.experts,
+    topK: model.topK,
+    moeLayers: model.moeLayers,
+  });
+  const skipped: FilesAnalysis['skipped'] = [];
+  let scoreMs = 0;
+  for (const [i, f] of files.entries()) {
+    if (opts.signal?.aborted) throw new CancelledError();
+    opts.onProgress?.(i, files.length, f.path);
+    let text: string;
+    try {
+      text = await f.read();
+    } catch (e) {
+      skipped.push({ file: f.path, reason: `unreadable: ${(e as Error).message}` });
+      continue;
+    }
+    if (looksBinary(text)) {
+      skipped.push({ file: f.path, reason: 'binary' });
+      continue;
+    }
+    if (text.trim() === '') {
+      skipped.push({ file: f.path, reason: 'empty' });
+      continue;
+    }
+    const a = await analyze(text, {
+      maxTokens: opts.maxTokens,
+      ...(opts.signal ? { signal: opts.signal } : {}),
+    });
+    scoreMs += a.scoreMs;
+    const classes = classifyTokens(classifyText(text, f.language), a.tokens);
+    acc.addFile(
+      f.language,
+      a.tokens.map((t, j) => ({ ...t, cls: classes[j] ?? 'other' })),
+    );
+    await opts.betweenFiles?.();
+  }
+  opts.onProgress?.(files.length, files.length, '');
+  return { stats: acc.result(scoreMs / 1000), skipped };
+}
+
+/**
+ * Source files under the given paths (files are taken as given; folders are walked in sorted
+ * order, skipping dependency/build folders, dotfiles, unknown languages and files over
+ * MAX_FILE_BYTES), at most `limit`.
+ */
+export async function listSourceFiles(
+  paths: string[],
+  limit: number,
+  base = process.cwd(),
+): Promise<{ files: SourceFile[]; skipped: FilesAnalysis['skipped'] }> {
+  const files: SourceFile[] = [];
+  const skipped: FilesAnalysis['skipped'] = [];
+  const add = (abs: string, explicit: boolean, size: number) => {
+    const shown = relative(base, abs) || abs;
+    const language = languageOfPath(abs);
+    if (!language) {
+      if (explicit) skipped.push({ file: shown, reason: 'unknown language (file extension)' });
+      return;
+    }
+    if (size > MAX_FILE_BYTES) {
+      skipped.push({ file: shown, reason: `larger than ${MAX_FILE_BYTES} bytes` });
+      return;
+    }
+    files.push({ path: shown, language, read: () => readFile(abs, 'utf8') });
+  };
+  const walk = async (dir: string): Promise<void> => {
+    const entries = await readdir(dir, { withFileTypes: true });
+    entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    for (const e of entries) {
+      if (files.length >= limit) return;
+      if (e.name.startsWith('.')) continue;
+      const abs = join(dir, e.name);
+      if (e.isDirectory()) {
+        if (!SKIP_DIRS.has(e.name)) await walk(abs);
+      } else if (e.isFile()) {
+        add(abs, false, (await stat(abs)).size);
+      }
+    }
+  };
+  for (const p of paths) {
+    if (files.length >= limit) break;
+    const s = await stat(p); // a missing path is the caller's error: let it throw
+    if (s.isDirectory()) await walk(p);
+    else add(p, true, s.size);
+  }
+  return { files: files.slice(0, limit), skipped };
+}

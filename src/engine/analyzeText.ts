@@ -1,0 +1,105 @@
+// Teacher-forced routing analysis of one text: tokenise (special-token strings stay text), score
+// with the full router distribution, and attach to every token its character range, its
+// surprise, and per MoE layer the routing entropy and top-k mass. The full distributions are
+// dropped unless asked for: a workspace of big-model tokens would not fit through the IPC.
+import type { Engine } from './engine';
+import type { LayerRouting } from './model';
+
+export interface AnalyzedRouting extends LayerRouting {
+  /** Entropy of softmax(z) in nats, in [0, ln E]. */
+  entropy: number;
+  /** Router probability mass of the chosen experts, Σ_{e∈S} p_e. */
+  topKMass: number;
+}
+
+export interface AnalyzedToken {
+  id: number;
+  /** Text increment; increments concatenate to the analysed text. */
+  text: string;
+  /** Character range [start, end) of `text` in the analysed text. */
+  start: number;
+  end: number;
+  /** log p(token | tokens before it); null for the first token. */
+  logprob: number | null;
+  routing: AnalyzedRouting[];
+}
+
+export interface AnalyzedText {
+  tokens: AnalyzedToken[];
+  /** Tokens of the whole text (before the cut at maxTokens). */
+  totalTokens: number;
+  truncated: boolean;
+  /** Time spent scoring (ms). */
+  scoreMs: number;
+}
+
+export interface AnalyzeOptions {
+  /** Tokens analysed from the start of the text (default 1024). */
+  maxTokens?: number;
+  /** Keep each layer's full router distribution (`probs`). */
+  fullProbs?: boolean;
+  signal?: AbortSignal;
+  /** KV slot: analyses run on their own, so the completion prefix survives. */
+  slot?: string;
+}
+
+export const DEFAULT_ANALYZE_TOKENS = 1024;
+
+/** H(p) = −Σ p ln p (0 ln 0 = 0). */
+export function entropy(probs: ArrayLike<number>): number {
+  let h = 0;
+  for (let i = 0; i < probs.length; i++) {
+    const p = probs[i] as number;
+    if (p > 0) h -= p * Math.log(p);
+  }
+  return Math.max(0, h);
+}
+
+export function withRouterStats(r: LayerRouting, keepProbs: boolean): AnalyzedRouting {
+  const probs = r.probs ?? [];
+  let mass = 0;
+  for (const e of r.experts) mass += probs[e] ?? 0;
+  const out: AnalyzedRouting = {
+    layer: r.layer,
+    experts: r.experts,
+    weights: r.weights,
+    entropy: entropy(probs),
+    topKMass: mass,
+  };
+  if (keepProbs && r.probs) out.probs = r.probs;
+  return out;
+}
+
+export async function analyzeText(
+  engine: Engine,
+  text: string,
+  opts: AnalyzeOptions = {},
+): Promise<AnalyzedText> {
+  const max = opts.maxTokens ?? DEFAULT_ANALYZE_TOKENS;
+  const all = engine.requireTokenizer().encodeOrdinary(text);
+  const ids = all.slice(0, max);
+  if (ids.length === 0) return { tokens: [], totalTokens: 0, truncated: false, scoreMs: 0 };
+  const t0 = performance.now();
+  const scored = await engine.score(
+    ids,
+    { fullProbs: true, ...(opts.signal ? { signal: opts.signal } : {}) },
+    opts.slot ?? 'analysis',
+  );
+  const scoreMs = performance.now() - t0;
+  const texts = engine.tokenTexts(ids);
+  const tokens: AnalyzedToken[] = [];
+  let pos = 0;
+  for (const [i, s] of scored.entries()) {
+    const t = texts[i] ?? '';
+    tokens.push({
+      id: s.id,
+      text: t,
+      start: pos,
+      end: pos + t.length,
+      logprob: s.logprob,
+      routing: s.routing.map((r) => withRouterStats(r, opts.fullProbs === true)),
+    });
+    pos += t.length;
+  }
+  return { tokens, totalTokens: all.length, truncated: all.length > ids.length, scoreMs };
+}

@@ -1,0 +1,169 @@
+// The routing panel's webview: one panel at a time, created on demand beside the editor. The
+// host keeps the state (panelState.ts) and resends it whenever the webview says `ready` (first
+// load, or shown again after being hidden); exports go through a save dialog.
+import * as vscode from 'vscode';
+import type { PipelineEvent } from '../completion/pipeline';
+import type {
+  Analysis,
+  ExportFormat,
+  HostMessage,
+  PanelModel,
+  WebviewMessage,
+} from '../webview/protocol';
+import { Disposable } from './lifecycle';
+import { panelHtml } from './panelHtml';
+import { PanelStateStore, type ShownSuggestionLike } from './panelState';
+
+export const PANEL_VIEW_TYPE = 'moeLens.routingPanel';
+
+const EXPORT_FILTERS: Record<ExportFormat, Record<string, string[]>> = {
+  json: { JSON: ['json'] },
+  csv: { CSV: ['csv'] },
+  svg: { 'SVG image': ['svg'] },
+  png: { 'PNG image': ['png'] },
+};
+
+function isWebviewMessage(m: unknown): m is WebviewMessage {
+  return typeof m === 'object' && m !== null && typeof (m as { type?: unknown }).type === 'string';
+}
+
+export class RoutingPanel extends Disposable {
+  private panel: vscode.WebviewPanel | null = null;
+  private ready = false;
+  readonly store: PanelStateStore;
+  private readonly _onDidChangeVisibility = this._register(new vscode.EventEmitter<boolean>());
+  /** True while the panel is open and visible (the pipeline then asks for full router probs). */
+  readonly onDidChangeVisibility = this._onDidChangeVisibility.event;
+
+  constructor(
+    private readonly extensionUri: vscode.Uri,
+    private readonly log: Pick<vscode.LogOutputChannel, 'warn' | 'info'>,
+  ) {
+    super();
+    this.store = new PanelStateStore(
+      (m) => this.post(m),
+      () => {
+        const doc = vscode.window.activeTextEditor?.document;
+        return {
+          file: doc ? vscode.workspace.asRelativePath(doc.uri, false) : '',
+          languageId: doc?.languageId ?? '',
+        };
+      },
+    );
+  }
+
+  get visible(): boolean {
+    return this.panel?.visible ?? false;
+  }
+
+  show(view?: 'live' | 'analysis'): void {
+    if (view) this.store.setView(view);
+    if (this.panel) {
+      this.panel.reveal(undefined, true);
+      return;
+    }
+    const media = vscode.Uri.joinPath(this.extensionUri, 'media');
+    const panel = vscode.window.createWebviewPanel(
+      PANEL_VIEW_TYPE,
+      'MoE Lens: Expert Routing',
+      { viewColumn: vscode.ViewColumn.Beside, preserveFocus: true },
+      { enableScripts: true, localResourceRoots: [media] },
+    );
+    this.panel = panel;
+    this.ready = false;
+    const webview = panel.webview;
+    webview.html = panelHtml({
+      cspSource: webview.cspSource,
+      scriptUri: webview.asWebviewUri(vscode.Uri.joinPath(media, 'panel.js')).toString(),
+      styleUri: webview.asWebviewUri(vscode.Uri.joinPath(media, 'panel.css')).toString(),
+    });
+    const subs = [
+      webview.onDidReceiveMessage((m: unknown) => void this.onMessage(m)),
+      panel.onDidChangeViewState(() => {
+        // A hidden webview is torn down (no retainContextWhenHidden): wait for its next `ready`.
+        if (!panel.visible) this.ready = false;
+        this._onDidChangeVisibility.fire(panel.visible);
+      }),
+    ];
+    panel.onDidDispose(() => {
+      for (const s of subs) s.dispose();
+      this.panel = null;
+      this.ready = false;
+      this._onDidChangeVisibility.fire(false);
+    });
+    this._onDidChangeVisibility.fire(true);
+  }
+
+  setModel(model: PanelModel | null): void {
+    this.store.setModel(model);
+  }
+
+  onPipelineEvent(e: PipelineEvent): void {
+    this.store.onPipelineEvent(e);
+  }
+
+  onShown(s: ShownSuggestionLike): void {
+    // Show a workspace-relative path, never a file:// URI.
+    const uri = /^[a-z][\w+.-]*:/i.test(s.uri) ? vscode.Uri.parse(s.uri) : null;
+    this.store.onShown({ ...s, uri: uri ? vscode.workspace.asRelativePath(uri, false) : s.uri });
+  }
+
+  showAnalysis(a: Analysis): void {
+    this.store.setAnalysis(a);
+    this.show('analysis');
+  }
+
+  override dispose(): void {
+    this.panel?.dispose();
+    super.dispose();
+  }
+
+  private post(m: HostMessage): void {
+    // Before `ready` the webview would drop messages; it gets the whole state then.
+    if (this.panel && this.ready) void this.panel.webview.postMessage(m);
+  }
+
+  private async onMessage(m: unknown): Promise<void> {
+    if (!isWebviewMessage(m)) return;
+    switch (m.type) {
+      case 'ready':
+        this.ready = true;
+        this.store.resend();
+        return;
+      case 'view':
+        this.store.state.view = m.view;
+        return;
+      case 'export':
+        await this.export(m.format, m.name, m.data);
+        return;
+      case 'error':
+        this.log.warn(`routing panel: ${m.message}`);
+        return;
+    }
+  }
+
+  private async export(format: ExportFormat, name: string, data: string): Promise<void> {
+    if (!(format in EXPORT_FILTERS)) return;
+    const safe = name.replace(/[^\w.-]+/g, '-').slice(0, 80) || 'routing';
+    const folder = vscode.workspace.workspaceFolders?.[0]?.uri;
+    const target = await vscode.window.showSaveDialog({
+      title: `MoE Lens: export ${format.toUpperCase()}`,
+      filters: EXPORT_FILTERS[format],
+      ...(folder ? { defaultUri: vscode.Uri.joinPath(folder, `${safe}.${format}`) } : {}),
+    });
+    if (!target) return;
+    let bytes: Uint8Array;
+    if (format === 'png') {
+      const m = /^data:image\/png;base64,(.*)$/s.exec(data);
+      if (!m) {
+        void vscode.window.showErrorMessage('MoE Lens: the panel sent no PNG data.');
+        return;
+      }
+      bytes = Buffer.from(m[1] ?? '', 'base64');
+    } else {
+      bytes = Buffer.from(data, 'utf8');
+    }
+    await vscode.workspace.fs.writeFile(target, bytes);
+    this.log.info(`exported ${format} to ${target.fsPath}`);
+  }
+}

@@ -1,0 +1,145 @@
+// Messages between the routing panel's webview (src/webview/panel.ts, bundled to media/) and the
+// extension host (src/vscode/routingPanel.ts). Plain data only (structured-clone safe); no DOM,
+// no Node, no vscode types, so both sides type-check against this one file.
+
+/** The model the panel describes. */
+export interface PanelModel {
+  name: string;
+  architecture: string;
+  layers: number;
+  /** Layer indices that have a router (MoE layers), in order. */
+  moeLayers: number[];
+  experts: number;
+  topK: number;
+  sharedExperts: number;
+  totalParams: number;
+  activeParamsPerToken: number;
+  executionProvider: string;
+}
+
+/** One MoE layer's routing of one token. */
+export interface PanelRouting {
+  layer: number;
+  /** Chosen experts, highest weight first (length k). */
+  experts: number[];
+  weights: number[];
+  /** Full router distribution softmax(z) (length E), when known. */
+  probs?: number[];
+  /** Entropy of the router distribution, nats, in [0, ln E]. */
+  entropy?: number;
+}
+
+/** One token of a live completion or an analysed text. */
+export interface PanelToken {
+  /** Token text increment ('' for a token that ends inside a character). */
+  text: string;
+  id: number;
+  /** log p of this token (null for the first token of a scored text). */
+  logprob: number | null;
+  routing: PanelRouting[];
+  /** Token class (keyword, identifier, string, comment, number, operator, whitespace, other). */
+  cls?: string;
+}
+
+/** A completion as the live view shows it. */
+export interface LiveCompletion {
+  /** Pipeline request id (the latest one wins). */
+  requestId: number;
+  /** 'generating' while tokens stream in; 'shown' once the editor showed it; 'cancelled' never
+   * reaches the panel (the view falls back to the last shown completion). */
+  status: 'generating' | 'shown';
+  file: string;
+  languageId: string;
+  tokens: PanelToken[];
+  /** The text inserted as ghost text (may be shorter than the tokens' text). */
+  shownText?: string;
+  latencyMs?: number;
+}
+
+/** Per-layer statistics (the same shape as `analyze --json`'s `layers`). */
+export interface LayerStats {
+  layer: number;
+  /** Share of the layer's routed slots that went to each expert (sums to 1). */
+  load: number[];
+  cv: number;
+  maxViolation: number;
+  meanEntropy: number;
+  topKMass: number;
+  repeatTop1: number;
+  repeatTop1Chance: number;
+  /** coactivation[a][b] = P(b selected | a selected), same token; diagonal 1 (0 if a unused). */
+  coactivation: number[][];
+  classShares: Record<string, number[]>;
+  languageShares: Record<string, number[]>;
+  vocabulary: { expert: number; tokens: { text: string; share: number; count: number }[] }[];
+}
+
+export interface RoutingStats {
+  model: string;
+  files: number;
+  tokens: number;
+  tokensPerSecond: number;
+  experts: number;
+  topK: number;
+  layers: LayerStats[];
+}
+
+/** A teacher-forced analysis of one text (selection or file): heat map plus statistics. */
+export interface TextAnalysis {
+  kind: 'text';
+  title: string;
+  languageId: string;
+  tokens: PanelToken[];
+  /** True when the text was cut at the token limit. */
+  truncated: boolean;
+  stats: RoutingStats;
+}
+
+/** A workspace analysis: statistics only (no per-token data). */
+export interface WorkspaceAnalysis {
+  kind: 'workspace';
+  title: string;
+  stats: RoutingStats;
+  /** Files skipped, with the reason (binary, too large, unreadable). */
+  skipped: { file: string; reason: string }[];
+}
+
+export type Analysis = TextAnalysis | WorkspaceAnalysis;
+
+/** Everything the panel shows; the host resends it after every `ready` (hide/show, reload). */
+export interface PanelState {
+  model: PanelModel | null;
+  live: LiveCompletion | null;
+  analysis: Analysis | null;
+  /** Which view is in front. */
+  view: 'live' | 'analysis';
+}
+
+export type HostMessage =
+  | { type: 'state'; state: PanelState }
+  | { type: 'model'; model: PanelModel | null }
+  | { type: 'liveStart'; live: LiveCompletion }
+  | { type: 'liveToken'; requestId: number; token: PanelToken }
+  | { type: 'liveShown'; live: LiveCompletion }
+  /** The streamed generation was cancelled: show `fallback` (the last shown one) again. */
+  | { type: 'liveCancelled'; requestId: number; fallback: LiveCompletion | null }
+  | { type: 'analysis'; analysis: Analysis }
+  | { type: 'view'; view: PanelState['view'] };
+
+export type ExportFormat = 'json' | 'csv' | 'svg' | 'png';
+
+export type WebviewMessage =
+  | { type: 'ready' }
+  | { type: 'view'; view: PanelState['view'] }
+  /** Save the current statistics (json, csv) or one chart (svg text, png as a data: URL). */
+  | { type: 'export'; format: ExportFormat; name: string; data: string }
+  | { type: 'error'; message: string };
+
+export const CHART_NAMES = [
+  'load',
+  'entropy',
+  'coactivation',
+  'classShares',
+  'languageShares',
+  'repetition',
+] as const;

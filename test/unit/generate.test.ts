@@ -1,0 +1,46 @@
+// Generation never emits a special token's text: a sentinel (`<|fim_middle|>`, `<|file_sep|>`)
+// or turn marker ends the generation like EOS. tiny-test (random weights) greedily generates
+// `<|fim_middle|>` for this FIM prompt, which once reached the editor as ghost text.
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { Engine } from '../../src/engine/engine';
+import type { GeneratedToken } from '../../src/engine/generate';
+
+test('a special token ends generation and never appears in the text', async () => {
+  const engine = await Engine.open(join(__dirname, '..', '..', 'models', 'tiny-test'), {
+    executionProvider: 'cpu',
+    threads: 1,
+  });
+  try {
+    const tok = engine.requireTokenizer();
+    const fimMiddle = tok.tokenId('<|fim_middle|>');
+    assert.ok(fimMiddle !== undefined && tok.specialIds.has(fimMiddle));
+    const prompts = [
+      { prefix: 'const x = 1;\nfunction f() {\n  return ', suffix: '\n}\n' },
+      { prefix: 'export function add(a: number, b: number) {\n  ', suffix: '\n}\n' },
+      { prefix: 'import ', suffix: '' },
+    ];
+    let endedOnSpecial = 0;
+    for (const p of prompts) {
+      const stream = engine.complete(
+        { kind: 'fim', ...p },
+        { maxTokens: 16, temperature: 0, topP: 1 },
+        'test',
+      );
+      const tokens: GeneratedToken[] = [];
+      let r = await stream.next();
+      while (!r.done) {
+        tokens.push(r.value);
+        r = await stream.next();
+      }
+      for (const t of tokens) assert.ok(!tok.specialIds.has(t.id), `special token ${t.id} emitted`);
+      assert.doesNotMatch(r.value.text ?? '', /<\|[a-z_]+\|>/);
+      if (r.value.finishReason === 'eos') endedOnSpecial++;
+    }
+    // The first prompt's greedy continuation starts with <|fim_middle|>: an immediate stop.
+    assert.ok(endedOnSpecial >= 1, 'at least one generation ended on a special token');
+  } finally {
+    await engine.dispose();
+  }
+});
