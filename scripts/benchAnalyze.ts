@@ -87,7 +87,13 @@ async function main(): Promise<void> {
     listed.files,
     { name: modelDir, ...info },
     (text, o): Promise<AnalyzedText> =>
-      client.call('analyze', { text, maxTokens: o.maxTokens, fullProbs: false, slot: 'analysis' }),
+      client.call('analyze', {
+        text,
+        maxTokens: o.maxTokens,
+        fullProbs: false,
+        logprobs: false,
+        slot: 'analysis',
+      }),
     { maxTokens, betweenFiles: () => new Promise((r) => setImmediate(r)) },
   );
   const seconds = (performance.now() - t0) / 1000;

@@ -271,7 +271,7 @@ async function cmdAnalyze(v: Values, paths: string[]): Promise<void> {
   const result = await analyzeFiles(
     listed.files,
     model,
-    (text, o) => analyzeText(engine, text, o),
+    (text, o) => analyzeText(engine, text, { ...o, logprobs: false }),
     {
       maxTokens,
       signal: controller.signal,

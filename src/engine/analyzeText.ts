@@ -38,6 +38,8 @@ export interface AnalyzeOptions {
   maxTokens?: number;
   /** Keep each layer's full router distribution (`probs`). */
   fullProbs?: boolean;
+  /** Compute each token's log p (default true; statistics-only analyses skip it: faster). */
+  logprobs?: boolean;
   signal?: AbortSignal;
   /** KV slot: analyses run on their own, so the completion prefix survives. */
   slot?: string;
@@ -82,7 +84,11 @@ export async function analyzeText(
   const t0 = performance.now();
   const scored = await engine.score(
     ids,
-    { fullProbs: true, ...(opts.signal ? { signal: opts.signal } : {}) },
+    {
+      fullProbs: true,
+      logprobs: opts.logprobs ?? true,
+      ...(opts.signal ? { signal: opts.signal } : {}),
+    },
     opts.slot ?? 'analysis',
   );
   const scoreMs = performance.now() - t0;

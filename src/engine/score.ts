@@ -4,7 +4,6 @@
 import { CancelledError, MoeLensError } from './errors';
 import type { LayerRouting, MoeModel } from './model';
 import type { KvSlot } from './kvCache';
-import { logSoftmax } from './sampler';
 
 export interface ScoredToken {
   id: number;
@@ -20,11 +19,25 @@ export interface ScoreOptions {
   chunk?: number;
   /** Window length; defaults to the model's context length. */
   window?: number;
+  /**
+   * Compute log p of each token (default true). Routing-only analyses turn it off: the lm_head
+   * then runs on one position per chunk and no log-softmax over the vocabulary runs in JS.
+   */
+  logprobs?: boolean;
 }
 
-/** log p(id) under the row of `logits` starting at `offset` (the sampler's log-softmax). */
+/**
+ * log p(id) under the row of `logits` starting at `offset`: the sampler's log-softmax for one
+ * entry, without allocating the whole row (a scored token costs two passes over the vocabulary).
+ */
 function logSoftmaxAt(logits: Float32Array, offset: number, vocab: number, id: number): number {
-  return logSoftmax(logits.subarray(offset, offset + vocab))[id] as number;
+  let max = -Infinity;
+  for (let i = offset; i < offset + vocab; i++) if (logits[i]! > max) max = logits[i]!;
+  if (max === -Infinity) return NaN;
+  let sum = 0;
+  for (let i = offset; i < offset + vocab; i++) sum += Math.exp(logits[i]! - max) || 0;
+  const v = logits[offset + id]!;
+  return Number.isNaN(v) ? -Infinity : v - (max + Math.log(sum));
 }
 
 export async function score(
@@ -38,6 +51,7 @@ export async function score(
   const window = Math.min(opts.window ?? model.config.contextLength, model.config.contextLength);
   if (window < 2) throw new MoeLensError(`window ${window} is too small to score`);
   const chunk = opts.chunk ?? 256;
+  const wantLogprobs = opts.logprobs ?? true;
   const out: ScoredToken[] = [];
   // Windows: [start, end) fed fresh; tokens from `from` on are scored by this window.
   for (let from = 0; from < ids.length;) {
@@ -48,17 +62,18 @@ export async function score(
     for (let c = start; c < end; c += chunk) {
       if (opts.signal?.aborted) throw new CancelledError();
       const piece = ids.slice(c, Math.min(end, c + chunk));
-      const { logits, routing } = await model.forward(slot, piece, piece.length, opts.fullProbs);
+      const keep = wantLogprobs ? piece.length : 1;
+      const { logits, routing } = await model.forward(slot, piece, keep, opts.fullProbs);
       for (let i = 0; i < piece.length; i++) {
         const pos = c + i;
         if (pos < from) continue;
         const id = piece[i] as number;
         let logprob: number | null = null;
-        if (i > 0) logprob = logSoftmaxAt(logits, (i - 1) * V, V, id);
-        else if (prevLast) logprob = logSoftmaxAt(prevLast, 0, V, id);
+        if (wantLogprobs && i > 0) logprob = logSoftmaxAt(logits, (i - 1) * V, V, id);
+        else if (wantLogprobs && prevLast) logprob = logSoftmaxAt(prevLast, 0, V, id);
         out.push({ id, logprob, routing: routing[i] ?? [] });
       }
-      prevLast = logits.slice((piece.length - 1) * V, piece.length * V);
+      if (wantLogprobs) prevLast = logits.slice((piece.length - 1) * V, piece.length * V);
     }
     from = end;
   }

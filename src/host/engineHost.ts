@@ -65,7 +65,8 @@ const handlers: Handlers = {
   },
   async analyze(p, _id, signal) {
     const { text, maxTokens, fullProbs, slot } = p;
-    return analyzeText(requireEngine(), text, { maxTokens, fullProbs, signal, slot });
+    const logprobs = p.logprobs ?? true;
+    return analyzeText(requireEngine(), text, { maxTokens, fullProbs, logprobs, signal, slot });
   },
   async encode(p) {
     return requireEngine().requireTokenizer().encode(p.text);

@@ -25,7 +25,14 @@ export interface EngineApi {
   score: { params: { ids: number[]; fullProbs: boolean; slot: string }; result: ScoredToken[] };
   /** Teacher-forced routing analysis of a text (src/engine/analyzeText.ts). */
   analyze: {
-    params: { text: string; maxTokens: number; fullProbs: boolean; slot: string };
+    params: {
+      text: string;
+      maxTokens: number;
+      fullProbs: boolean;
+      /** false: routing only (workspace statistics), no log-probs. */
+      logprobs?: boolean;
+      slot: string;
+    };
     result: AnalyzedText;
   };
   encode: { params: { text: string }; result: number[] };

@@ -35,16 +35,17 @@ function modelName(engine: EngineManager): string {
   return s.kind === 'ready' ? basename(s.modelDir) : 'model';
 }
 
+/** fullProbs and log-probs for a text's heat map and token details; neither for statistics. */
 async function analyzeOne(
   client: AnalyzeDeps['client'],
   text: string,
   maxTokens: number,
-  fullProbs: boolean,
+  detailed: boolean,
   signal?: AbortSignal,
 ): Promise<AnalyzedText> {
   return client.call(
     'analyze',
-    { text, maxTokens, fullProbs, slot: 'analysis' },
+    { text, maxTokens, fullProbs: detailed, logprobs: detailed, slot: 'analysis' },
     signal ? { signal } : {},
   );
 }

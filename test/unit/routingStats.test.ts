@@ -125,6 +125,15 @@ test('analyzeText on the real engine: offsets, entropies in [0, ln E], consisten
         assert.equal(r.probs, undefined, 'full distributions dropped by default');
       }
     }
+    // Routing only (workspace statistics): the same routing, no log-probs computed.
+    const fast = await analyzeText(engine, text, { maxTokens: 1024, logprobs: false });
+    assert.deepEqual(
+      fast.tokens.map((t) => t.routing.map((r) => r.experts)),
+      a.tokens.map((t) => t.routing.map((r) => r.experts)),
+    );
+    assert.ok(fast.tokens.every((t) => t.logprob === null));
+    assert.ok(a.tokens.slice(1).every((t) => typeof t.logprob === 'number' && t.logprob <= 0));
+
     const cut = await analyzeText(engine, text, { maxTokens: 5, fullProbs: true });
     assert.equal(cut.tokens.length, 5);
     assert.equal(cut.truncated, true);
