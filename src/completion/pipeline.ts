@@ -506,6 +506,9 @@ export class CompletionPipeline {
       stop: multi ? ['\n\n\n'] : ['\n'],
     };
     if (s.maxTimeMs > 0) options.maxTimeMs = s.maxTimeMs;
+    // A fresh, empty line in a block (the user pressed Enter to write code there): the model may
+    // not end the middle before writing anything.
+    if (multi && /\n[ \t]*$/.test(ctx.prefix)) options.minTokens = 1;
     if (this.routerProbs) options.fullProbs = true;
     const onToken = (t: GeneratedToken): void => {
       g.tokens.push(t);

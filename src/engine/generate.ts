@@ -22,6 +22,8 @@ export interface GenerateOptions {
   fullProbs?: boolean;
   /** Tokens per prefill chunk (cancellation takes effect between chunks). */
   prefillChunk?: number;
+  /** End tokens are masked until this many tokens are generated (default 0). */
+  minTokens?: number;
 }
 
 export type FinishReason = 'stop' | 'length' | 'time' | 'eos' | 'cancelled';
@@ -128,6 +130,10 @@ export async function* generate(
         break;
       }
       // 1. pick the next token from the distribution of the last position
+      if (stats.decodeTokens < (opts.minTokens ?? 0)) {
+        // Not allowed to end yet: end and special tokens get no probability.
+        for (const e of eos) if (e < logits.length) logits[e] = -Infinity;
+      }
       const { id, logprob } = sampler.sample(logits);
       if (eos.has(id)) {
         finishReason = 'eos';

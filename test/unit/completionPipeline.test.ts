@@ -356,6 +356,15 @@ test('scripted: multi-line stops the engine as soon as the block has ended', asy
   assert.ok(c.tokens < 9, `stopped after ${c.tokens} tokens`);
 });
 
+test('scripted: on a fresh empty line in a block the model must write something first', async () => {
+  const c = counting(() => scripted(['return 1;']));
+  const p = new CompletionPipeline(c.engine, settings());
+  await p.complete(req('function f() {\n  \n}\n', 17)); // the cursor on the empty line
+  assert.equal(c.params[0]?.options.minTokens, 1);
+  await p.complete(req('const s = \n', 10)); // single line: may end at once
+  assert.equal(c.params[1]?.options.minTokens, undefined);
+});
+
 test('scripted: a request typed through a running generation shares it', async () => {
   const c = counting(() => scripted(['hel', 'lo', ' wor', 'ld'], 30));
   const p = new CompletionPipeline(c.engine, settings(), () => {}, { reuseGraceMs: 200 });

@@ -44,3 +44,35 @@ test('a special token ends generation and never appears in the text', async () =
     await engine.dispose();
   }
 });
+
+test('minTokens: end and special tokens are masked until that many tokens are out', async () => {
+  const engine = await Engine.open(join(__dirname, '..', '..', 'models', 'tiny-test'), {
+    executionProvider: 'cpu',
+    threads: 1,
+  });
+  try {
+    const tok = engine.requireTokenizer();
+    const input = {
+      kind: 'fim' as const,
+      prefix: 'const x = 1;\nfunction f() {\n  return ',
+      suffix: '\n}\n',
+    };
+    const run = async (minTokens: number) => {
+      const stream = engine.complete(input, { maxTokens: 8, temperature: 0, topP: 1, minTokens });
+      const ids: number[] = [];
+      let r = await stream.next();
+      while (!r.done) {
+        ids.push(r.value.id);
+        r = await stream.next();
+      }
+      return { ids, finish: r.value.finishReason };
+    };
+    const free = await run(0);
+    assert.deepEqual(free, { ids: [], finish: 'eos' }, 'greedy: a special token at once');
+    const forced = await run(3);
+    assert.ok(forced.ids.length >= 3, `at least 3 tokens, got ${forced.ids.length}`);
+    assert.ok(forced.ids.slice(0, 3).every((id) => !tok.specialIds.has(id)));
+  } finally {
+    await engine.dispose();
+  }
+});
