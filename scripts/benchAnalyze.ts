@@ -83,6 +83,11 @@ async function main(): Promise<void> {
 
   loop.enable();
   const t0 = performance.now();
+  const stop = async () => {
+    probing = false;
+    await probe;
+    await client.dispose();
+  };
   const result = await analyzeFiles(
     listed.files,
     { name: modelDir, ...info },
@@ -95,17 +100,18 @@ async function main(): Promise<void> {
         slot: 'analysis',
       }),
     { maxTokens, betweenFiles: () => new Promise((r) => setImmediate(r)) },
-  );
+  ).catch(async (e: unknown) => {
+    await stop();
+    throw e;
+  });
   const seconds = (performance.now() - t0) / 1000;
   loop.disable();
-  probing = false;
-  await probe;
-  await client.dispose();
+  await stop();
 
   const out = {
     model: modelDir,
     files: result.stats.files,
-    skipped: result.skipped.length + listed.skipped.length,
+    skipped: [...listed.skipped, ...result.skipped],
     tokens: result.stats.tokens,
     seconds: Math.round(seconds * 10) / 10,
     tokensPerSecond: Math.round(result.stats.tokens / seconds),

@@ -63,6 +63,14 @@ export interface FilesAnalysis {
   skipped: { file: string; reason: string }[];
 }
 
+function isCancellation(e: unknown): boolean {
+  return e instanceof CancelledError || (e instanceof Error && e.name === 'CancelledError');
+}
+
+function isCrash(e: unknown): boolean {
+  return e instanceof Error && e.name === 'EngineCrashedError';
+}
+
 /** True when the text looks binary (NUL or many control characters in its first 8 KB). */
 export function looksBinary(text: string): boolean {
   const head = text.slice(0, 8192);
@@ -107,12 +115,22 @@ export async function analyzeFiles(
       skipped.push({ file: f.path, reason: 'empty' });
       continue;
     }
-    const a = await analyze(text, {
-      maxTokens: opts.maxTokens,
-      ...(opts.signal ? { signal: opts.signal } : {}),
-    });
+    let a: AnalyzedText;
+    try {
+      a = await analyze(text, {
+        maxTokens: opts.maxTokens,
+        ...(opts.signal ? { signal: opts.signal } : {}),
+      });
+    } catch (e) {
+      // One bad file must not cost the whole analysis; cancellation and a dead engine do.
+      if (opts.signal?.aborted || isCancellation(e) || isCrash(e)) throw e;
+      skipped.push({ file: f.path, reason: (e as Error).message ?? String(e) });
+      continue;
+    }
     scoreMs += a.scoreMs;
-    const classes = classifyTokens(classifyText(text, f.language), a.tokens);
+    // Classify only what was analysed (a big file's tail would block the editor's thread).
+    const end = a.tokens.at(-1)?.end ?? 0;
+    const classes = classifyTokens(classifyText(text.slice(0, end), f.language), a.tokens);
     acc.addFile(
       f.language,
       a.tokens.map((t, j) => ({ ...t, cls: classes[j] ?? 'other' })),

@@ -26,7 +26,7 @@ export interface AnalyzedToken {
 
 export interface AnalyzedText {
   tokens: AnalyzedToken[];
-  /** Tokens of the whole text (before the cut at maxTokens). */
+  /** Tokens of the text before the cut at maxTokens (of its first maxTokens × 32 characters). */
   totalTokens: number;
   truncated: boolean;
   /** Time spent scoring (ms). */
@@ -78,7 +78,9 @@ export async function analyzeText(
   opts: AnalyzeOptions = {},
 ): Promise<AnalyzedText> {
   const max = opts.maxTokens ?? DEFAULT_ANALYZE_TOKENS;
-  const all = engine.requireTokenizer().encodeOrdinary(text);
+  // Tokenise only what can be analysed (a token is rarely longer than 32 characters): a 1 MB
+  // file then costs what its first 32k characters cost. totalTokens is then a lower bound.
+  const all = engine.requireTokenizer().encodeOrdinary(text.slice(0, max * 32));
   const ids = all.slice(0, max);
   if (ids.length === 0) return { tokens: [], totalTokens: 0, truncated: false, scoreMs: 0 };
   const t0 = performance.now();
@@ -107,5 +109,6 @@ export async function analyzeText(
     });
     pos += t.length;
   }
-  return { tokens, totalTokens: all.length, truncated: all.length > ids.length, scoreMs };
+  const truncated = all.length > ids.length || text.length > max * 32;
+  return { tokens, totalTokens: all.length, truncated, scoreMs };
 }

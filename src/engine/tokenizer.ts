@@ -104,6 +104,11 @@ export async function loadTokenizer(modelDir: string): Promise<Tokenizer> {
   return new HfBackedTokenizer(hf, config, genConfig, chatTemplate ?? null);
 }
 
+/** out.push(...more) without spreading (a big file's ids overflow the call stack). */
+function append(out: number[], more: readonly number[]): void {
+  for (const id of more) out.push(id);
+}
+
 class HfBackedTokenizer implements Tokenizer {
   readonly vocabSize: number;
   readonly eosTokenIds: number[];
@@ -167,10 +172,10 @@ class HfBackedTokenizer implements Tokenizer {
       }
       if (at < 0) break;
       const cut = at + String.fromCodePoint(found.codePointAt(0) ?? 0).length;
-      ids.push(...this.encode(rest.slice(0, cut)));
+      append(ids, this.encode(rest.slice(0, cut)));
       rest = rest.slice(cut);
     }
-    ids.push(...this.encode(rest));
+    append(ids, this.encode(rest));
     return ids;
   }
 

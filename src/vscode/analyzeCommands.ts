@@ -82,7 +82,11 @@ export function registerAnalyzeCommands(deps: AnalyzeDeps): vscode.Disposable[] 
           const info = await engine.ensureLoaded({ explicit: true });
           const t0 = performance.now();
           const a = await analyzeOne(client, text, DEFAULT_ANALYZE_TOKENS, true, controller.signal);
-          const classes = classifyTokens(classifyText(text, doc.languageId), a.tokens);
+          const end = a.tokens.at(-1)?.end ?? 0;
+          const classes = classifyTokens(
+            classifyText(text.slice(0, end), doc.languageId),
+            a.tokens,
+          );
           const acc = new RoutingStatsAccumulator({
             model: modelName(engine),
             experts: info.experts,

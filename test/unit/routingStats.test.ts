@@ -171,3 +171,20 @@ test('analyzeText on the real engine: offsets, entropies in [0, ln E], consisten
     await engine.dispose();
   }
 });
+
+test('analyzeText on a 1 MB file: only the first tokens are encoded and scored', async () => {
+  const engine = await Engine.open(join(__dirname, '..', '..', 'models', 'tiny-test'), {
+    executionProvider: 'cpu',
+    threads: 1,
+  });
+  try {
+    const big = 'const x = [' + '1, '.repeat(350_000) + '];\n';
+    const a = await analyzeText(engine, big, { maxTokens: 64, logprobs: false });
+    assert.equal(a.tokens.length, 64);
+    assert.equal(a.truncated, true);
+    // The tokenizer itself copes with the whole file (no call-stack overflow).
+    assert.ok(engine.requireTokenizer().encodeOrdinary(big).length > 64);
+  } finally {
+    await engine.dispose();
+  }
+});
