@@ -99,8 +99,14 @@ export function activate(context: vscode.ExtensionContext): void {
         log.warn(`routing panel: ${e instanceof Error ? e.message : String(e)}`);
       }
       // Trace: what the engine reported for the shown text (the e2e test compares the panel).
-      const routing = s.tokens.map((t) => [t.text, t.routing.map((r) => [r.layer, ...r.experts])]);
-      log.trace(`completion #${s.requestId} shown routing ${JSON.stringify(routing)}`);
+      // Built only at trace level: it is a JSON of every token × layer on every suggestion.
+      if (log.logLevel === vscode.LogLevel.Trace) {
+        const routing = s.tokens.map((t) => [
+          t.text,
+          t.routing.map((r) => [r.layer, ...r.experts]),
+        ]);
+        log.trace(`completion #${s.requestId} shown routing ${JSON.stringify(routing)}`);
+      }
     }),
     panel.onDidChangeVisibility((visible) => {
       pipeline.routerProbs = visible; // full router distributions only while someone looks

@@ -198,6 +198,16 @@ function bucket(map: Map<string, Float64Array>, key: string, E: number): Float64
   return b;
 }
 
+/** H(p) = −Σ p ln p (0 ln 0 = 0), in nats. */
+export function entropy(probs: ArrayLike<number>): number {
+  let h = 0;
+  for (let i = 0; i < probs.length; i++) {
+    const p = probs[i] as number;
+    if (p > 0) h -= p * Math.log(p);
+  }
+  return Math.max(0, h);
+}
+
 /** x / Σx (all zeros stay zeros). */
 export function normalise(x: ArrayLike<number>): number[] {
   let s = 0;

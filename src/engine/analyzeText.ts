@@ -3,6 +3,7 @@
 // surprise, and per MoE layer the routing entropy and top-k mass. The full distributions are
 // dropped unless asked for: a workspace of big-model tokens would not fit through the IPC.
 import type { Engine } from './engine';
+import { entropy } from '../analysis/routingStats';
 import type { LayerRouting } from './model';
 
 export interface AnalyzedRouting extends LayerRouting {
@@ -46,16 +47,6 @@ export interface AnalyzeOptions {
 }
 
 export const DEFAULT_ANALYZE_TOKENS = 1024;
-
-/** H(p) = −Σ p ln p (0 ln 0 = 0). */
-export function entropy(probs: ArrayLike<number>): number {
-  let h = 0;
-  for (let i = 0; i < probs.length; i++) {
-    const p = probs[i] as number;
-    if (p > 0) h -= p * Math.log(p);
-  }
-  return Math.max(0, h);
-}
 
 export function withRouterStats(r: LayerRouting, keepProbs: boolean): AnalyzedRouting {
   const probs = r.probs ?? [];

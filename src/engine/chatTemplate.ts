@@ -1,10 +1,10 @@
-// Chat prompts for instruct models: the Jinja `chat_template` of tokenizer_config.json, rendered
-// with @huggingface/jinja (the implementation transformers.js uses; Python transformers renders
-// the same templates with jinja2). Base models have no template and get none.
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+// Chat prompts for instruct models: the Jinja chat template the tokenizer loaded
+// (tokenizer_config.json `chat_template` or chat_template.jinja), rendered with
+// @huggingface/jinja (the implementation transformers.js uses; Python transformers renders the
+// same templates with jinja2). Base models have no template and get none.
 import { Template } from '@huggingface/jinja';
 import { MoeLensError } from './errors';
+import type { Tokenizer } from './tokenizer';
 
 export interface ChatMessage {
   role: 'system' | 'user' | 'assistant';
@@ -17,33 +17,13 @@ export interface ChatTemplate {
   eosToken: string;
 }
 
-/** A special token in tokenizer_config is a string or an AddedToken object `{content, ...}`. */
-function tokenText(v: unknown): string {
-  if (typeof v === 'string') return v;
-  if (v && typeof v === 'object' && typeof (v as { content?: unknown }).content === 'string') {
-    return (v as { content: string }).content;
-  }
-  return '';
-}
-
-/** The model folder's chat template, or null for base models (no or empty `chat_template`). */
-export function loadChatTemplate(dir: string): ChatTemplate | null {
-  const file = join(dir, 'tokenizer_config.json');
-  if (!existsSync(file)) return null;
-  let cfg: Record<string, unknown>;
-  try {
-    cfg = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
-  } catch (e) {
-    throw new MoeLensError(`${file}: not valid JSON (${(e as Error).message})`);
-  }
-  let source: unknown = cfg.chat_template;
-  // Newer configs may list named templates: [{ name: 'default', template }, ...].
-  if (Array.isArray(source)) {
-    const named = source as { name?: unknown; template?: unknown }[];
-    source = (named.find((t) => t.name === 'default') ?? named[0])?.template;
-  }
-  if (typeof source !== 'string' || source.trim() === '') return null;
-  return { source, bosToken: tokenText(cfg.bos_token), eosToken: tokenText(cfg.eos_token) };
+/** The tokenizer's chat template, or null for base models (no or empty template). */
+export function chatTemplateOf(
+  tok: Pick<Tokenizer, 'chatTemplate' | 'bosToken' | 'eosToken'>,
+): ChatTemplate | null {
+  const source = tok.chatTemplate;
+  if (source === null || source.trim() === '') return null;
+  return { source, bosToken: tok.bosToken ?? '', eosToken: tok.eosToken ?? '' };
 }
 
 /** The prompt text for `messages`, ending where the assistant's answer begins. */

@@ -12,7 +12,7 @@ import {
   type GenerationResult,
 } from './generate';
 import type { KvSlot } from './kvCache';
-import { loadChatTemplate, renderChat, type ChatMessage, type ChatTemplate } from './chatTemplate';
+import { chatTemplateOf, renderChat, type ChatMessage, type ChatTemplate } from './chatTemplate';
 import { MoeModel, type LoadOptions } from './model';
 import { score, type ScoreOptions, type ScoredToken } from './score';
 import { loadTokenizer, type Tokenizer } from './tokenizer';
@@ -66,7 +66,7 @@ export class Engine {
   static async open(dir: string, opts: LoadOptions = {}): Promise<Engine> {
     const model = await MoeModel.load(dir, opts);
     const tokenizer = existsSync(join(dir, 'tokenizer.json')) ? await loadTokenizer(dir) : null;
-    return new Engine(model, tokenizer, tokenizer ? loadChatTemplate(dir) : null);
+    return new Engine(model, tokenizer, tokenizer ? chatTemplateOf(tokenizer) : null);
   }
 
   get dir(): string {

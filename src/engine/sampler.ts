@@ -174,6 +174,25 @@ export function logSoftmax(logits: Float32Array): Float32Array {
   return out;
 }
 
+/**
+ * logSoftmax(row)[id] for the row of `logits` starting at `offset`, without allocating the row
+ * (scoring needs one entry per token).
+ */
+export function logSoftmaxAt(
+  logits: Float32Array,
+  offset: number,
+  vocab: number,
+  id: number,
+): number {
+  let max = -Infinity;
+  for (let i = offset; i < offset + vocab; i++) if (logits[i]! > max) max = logits[i]!;
+  if (max === -Infinity) return NaN;
+  let sum = 0;
+  for (let i = offset; i < offset + vocab; i++) sum += Math.exp(logits[i]! - max) || 0;
+  const v = logits[offset + id]!;
+  return Number.isNaN(v) ? -Infinity : v - (max + Math.log(sum));
+}
+
 /** mulberry32: a small, fast 32-bit PRNG; returns floats in [0, 1). */
 export function mulberry32(seed: number): () => number {
   let a = seed >>> 0;

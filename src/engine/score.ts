@@ -4,6 +4,7 @@
 import { CancelledError, MoeLensError } from './errors';
 import type { LayerRouting, MoeModel } from './model';
 import type { KvSlot } from './kvCache';
+import { logSoftmaxAt } from './sampler';
 
 export interface ScoredToken {
   id: number;
@@ -24,20 +25,6 @@ export interface ScoreOptions {
    * then runs on one position per chunk and no log-softmax over the vocabulary runs in JS.
    */
   logprobs?: boolean;
-}
-
-/**
- * log p(id) under the row of `logits` starting at `offset`: the sampler's log-softmax for one
- * entry, without allocating the whole row (a scored token costs two passes over the vocabulary).
- */
-function logSoftmaxAt(logits: Float32Array, offset: number, vocab: number, id: number): number {
-  let max = -Infinity;
-  for (let i = offset; i < offset + vocab; i++) if (logits[i]! > max) max = logits[i]!;
-  if (max === -Infinity) return NaN;
-  let sum = 0;
-  for (let i = offset; i < offset + vocab; i++) sum += Math.exp(logits[i]! - max) || 0;
-  const v = logits[offset + id]!;
-  return Number.isNaN(v) ? -Infinity : v - (max + Math.log(sum));
 }
 
 export async function score(

@@ -38,6 +38,9 @@ export interface Tokenizer {
   readonly specialIds: ReadonlySet<number>;
   /** The Jinja chat template, if the model has one. */
   readonly chatTemplate: string | null;
+  /** tokenizer_config's bos_token / eos_token contents (what chat templates call them). */
+  readonly bosToken: string | null;
+  readonly eosToken: string | null;
 }
 
 /** Special tokens that end a document or a turn in common model families. */
@@ -113,6 +116,8 @@ class HfBackedTokenizer implements Tokenizer {
   readonly vocabSize: number;
   readonly eosTokenIds: number[];
   readonly specialIds: ReadonlySet<number>;
+  readonly bosToken: string | null;
+  readonly eosToken: string | null;
   /** Contents of the added tokens flagged special, for `encodeOrdinary`. */
   private readonly specialContents: string[];
 
@@ -122,6 +127,8 @@ class HfBackedTokenizer implements Tokenizer {
     genConfig: Json,
     readonly chatTemplate: string | null,
   ) {
+    this.bosToken = tokenContent(config['bos_token']) ?? null;
+    this.eosToken = tokenContent(config['eos_token']) ?? null;
     let maxId = -1;
     for (const id of hf.get_vocab(true).values()) if (id > maxId) maxId = id;
     this.vocabSize = maxId + 1;

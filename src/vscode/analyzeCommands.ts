@@ -5,7 +5,7 @@ import { basename } from 'node:path';
 import * as vscode from 'vscode';
 import { analyzeFiles, type SourceFile } from '../analysis/analyzeFiles';
 import { RoutingStatsAccumulator } from '../analysis/routingStats';
-import { classifyText, classifyTokens } from '../analysis/tokenClasses';
+import { classifyText, classifyTokens, languageOfPath } from '../analysis/tokenClasses';
 import { DEFAULT_ANALYZE_TOKENS, type AnalyzedText } from '../engine/analyzeText';
 import { CancelledError } from '../engine/errors';
 import type { GeneratedToken, GenerationResult } from '../engine/generate';
@@ -69,53 +69,38 @@ export function registerAnalyzeCommands(deps: AnalyzeDeps): vscode.Disposable[] 
     }
     const file = vscode.workspace.asRelativePath(doc.uri, false);
     const title = range ? `${file} (lines ${range.start.line + 1}–${range.end.line + 1})` : file;
-    await vscode.window.withProgress(
-      {
-        location: vscode.ProgressLocation.Notification,
-        title: `MoE Lens: analysing routing of ${title}`,
-        cancellable: true,
-      },
-      async (_progress, token) => {
-        const controller = new AbortController();
-        const sub = token.onCancellationRequested(() => controller.abort());
-        try {
-          const info = await engine.ensureLoaded({ explicit: true });
-          const t0 = performance.now();
-          const a = await analyzeOne(client, text, DEFAULT_ANALYZE_TOKENS, true, controller.signal);
-          const end = a.tokens.at(-1)?.end ?? 0;
-          const classes = classifyTokens(
-            classifyText(text.slice(0, end), doc.languageId),
-            a.tokens,
+    await withCancellableProgress(
+      log,
+      `MoE Lens: analysing routing of ${title}`,
+      'analysis',
+      async (signal, _progress) => {
+        const info = await engine.ensureLoaded({ explicit: true });
+        const t0 = performance.now();
+        const a = await analyzeOne(client, text, DEFAULT_ANALYZE_TOKENS, true, signal);
+        const end = a.tokens.at(-1)?.end ?? 0;
+        const classes = classifyTokens(classifyText(text.slice(0, end), doc.languageId), a.tokens);
+        const acc = new RoutingStatsAccumulator({
+          model: modelName(engine),
+          experts: info.experts,
+          topK: info.topK,
+          moeLayers: info.moeLayers,
+        });
+        acc.addFile(
+          doc.languageId,
+          a.tokens.map((t, i) => ({ ...t, cls: classes[i] ?? 'other' })),
+        );
+        panel.showAnalysis({
+          kind: 'text',
+          title,
+          languageId: doc.languageId,
+          tokens: a.tokens.map((t, i) => toPanelToken(t, classes[i])),
+          truncated: a.truncated,
+          stats: acc.result(a.scoreMs > 0 ? a.scoreMs / 1000 : (performance.now() - t0) / 1000),
+        });
+        if (a.truncated) {
+          void vscode.window.showInformationMessage(
+            `MoE Lens: analysed the first ${a.tokens.length} of ${a.totalTokens} tokens.`,
           );
-          const acc = new RoutingStatsAccumulator({
-            model: modelName(engine),
-            experts: info.experts,
-            topK: info.topK,
-            moeLayers: info.moeLayers,
-          });
-          acc.addFile(
-            doc.languageId,
-            a.tokens.map((t, i) => ({ ...t, cls: classes[i] ?? 'other' })),
-          );
-          panel.showAnalysis({
-            kind: 'text',
-            title,
-            languageId: doc.languageId,
-            tokens: a.tokens.map((t, i) => toPanelToken(t, classes[i])),
-            truncated: a.truncated,
-            stats: acc.result(a.scoreMs > 0 ? a.scoreMs / 1000 : (performance.now() - t0) / 1000),
-          });
-          if (a.truncated) {
-            void vscode.window.showInformationMessage(
-              `MoE Lens: analysed the first ${a.tokens.length} of ${a.totalTokens} tokens.`,
-            );
-          }
-        } catch (e) {
-          if (e instanceof CancelledError || controller.signal.aborted) return;
-          log.error(`analyse ${title}: ${errorMessage(e)}`);
-          void vscode.window.showErrorMessage(`MoE Lens: analysis failed: ${errorMessage(e)}`);
-        } finally {
-          sub.dispose();
         }
       },
     );
@@ -127,78 +112,60 @@ export function registerAnalyzeCommands(deps: AnalyzeDeps): vscode.Disposable[] 
       return;
     }
     const maxFiles = deps.settings.current.analysisMaxFiles;
-    await vscode.window.withProgress(
-      {
-        location: vscode.ProgressLocation.Notification,
-        title: 'MoE Lens: analysing workspace routing',
-        cancellable: true,
-      },
-      async (progress, token) => {
-        const controller = new AbortController();
-        const sub = token.onCancellationRequested(() => controller.abort());
-        try {
-          const info = await engine.ensureLoaded({ explicit: true });
-          const uris = await vscode.workspace.findFiles(
-            WORKSPACE_GLOB,
-            WORKSPACE_EXCLUDE,
-            maxFiles,
-            token,
+    await withCancellableProgress(
+      log,
+      'MoE Lens: analysing workspace routing',
+      'workspace analysis',
+      async (signal, progress) => {
+        const info = await engine.ensureLoaded({ explicit: true });
+        const uris = await vscode.workspace.findFiles(WORKSPACE_GLOB, WORKSPACE_EXCLUDE, maxFiles);
+        if (signal.aborted) throw new CancelledError();
+        uris.sort((a, b) => (a.fsPath < b.fsPath ? -1 : 1));
+        const files: SourceFile[] = [];
+        for (const uri of uris) {
+          const open = vscode.workspace.textDocuments.find(
+            (d) => d.uri.toString() === uri.toString(),
           );
-          uris.sort((a, b) => (a.fsPath < b.fsPath ? -1 : 1));
-          const files: SourceFile[] = [];
-          for (const uri of uris) {
-            const open = vscode.workspace.textDocuments.find(
-              (d) => d.uri.toString() === uri.toString(),
-            );
-            files.push({
-              path: vscode.workspace.asRelativePath(uri, false),
-              language: open?.languageId ?? languageFromUri(uri),
-              read: async () => {
-                // Unsaved edits count; otherwise the file on disk (never opened as a document).
-                if (open) return open.getText();
-                const stat = await vscode.workspace.fs.stat(uri);
-                if (stat.size > 1_000_000) throw new Error(`larger than 1 MB (${stat.size} bytes)`);
-                return new TextDecoder('utf-8').decode(await vscode.workspace.fs.readFile(uri));
-              },
-            });
-          }
-          let last = 0;
-          const result = await analyzeFiles(
-            files,
-            { name: modelName(engine), ...info },
-            (text, o) => analyzeOne(client, text, o.maxTokens, false, o.signal),
-            {
-              maxTokens: DEFAULT_ANALYZE_TOKENS,
-              signal: controller.signal,
-              onProgress: (done, total, file) => {
-                const pct = total > 0 ? (done / total) * 100 : 100;
-                progress.report({
-                  increment: pct - last,
-                  message: file ? `${done + 1}/${total} ${file}` : 'done',
-                });
-                last = pct;
-              },
-              // Let the extension host breathe (and completions interleave) between files.
-              betweenFiles: () => new Promise((r) => setImmediate(r)),
+          files.push({
+            path: vscode.workspace.asRelativePath(uri, false),
+            language: open?.languageId ?? languageOfPath(uri.path) ?? 'plaintext',
+            read: async () => {
+              // Unsaved edits count; otherwise the file on disk (never opened as a document).
+              if (open) return open.getText();
+              const stat = await vscode.workspace.fs.stat(uri);
+              if (stat.size > 1_000_000) throw new Error(`larger than 1 MB (${stat.size} bytes)`);
+              return new TextDecoder('utf-8').decode(await vscode.workspace.fs.readFile(uri));
             },
-          );
-          panel.showAnalysis({
-            kind: 'workspace',
-            title: `${vscode.workspace.name ?? 'workspace'}: ${result.stats.files} files`,
-            stats: result.stats,
-            skipped: result.skipped,
           });
-        } catch (e) {
-          if (e instanceof CancelledError || controller.signal.aborted) {
-            void vscode.window.setStatusBarMessage('MoE Lens: workspace analysis cancelled', 3000);
-            return;
-          }
-          log.error(`workspace analysis: ${errorMessage(e)}`);
-          void vscode.window.showErrorMessage(`MoE Lens: analysis failed: ${errorMessage(e)}`);
-        } finally {
-          sub.dispose();
         }
+        let last = 0;
+        const result = await analyzeFiles(
+          files,
+          { name: modelName(engine), ...info },
+          (text, o) => analyzeOne(client, text, o.maxTokens, false, o.signal),
+          {
+            maxTokens: DEFAULT_ANALYZE_TOKENS,
+            signal,
+            onProgress: (done, total, file) => {
+              const pct = total > 0 ? (done / total) * 100 : 100;
+              progress.report({
+                increment: pct - last,
+                message: file ? `${done + 1}/${total} ${file}` : 'done',
+              });
+              last = pct;
+            },
+            // Let the extension host breathe (and completions interleave) between files.
+            betweenFiles: () => new Promise((r) => setImmediate(r)),
+          },
+        );
+        panel.showAnalysis({
+          kind: 'workspace',
+          title: `${vscode.workspace.name ?? 'workspace'}: ${result.stats.files} files`,
+          stats: result.stats,
+          skipped: result.skipped,
+        });
       },
+      () => void vscode.window.setStatusBarMessage('MoE Lens: workspace analysis cancelled', 3000),
     );
   };
 
@@ -211,26 +178,39 @@ export function registerAnalyzeCommands(deps: AnalyzeDeps): vscode.Disposable[] 
   ];
 }
 
-function languageFromUri(uri: vscode.Uri): string {
-  const ext = uri.path.slice(uri.path.lastIndexOf('.') + 1).toLowerCase();
-  const map: Record<string, string> = {
-    ts: 'typescript',
-    tsx: 'typescriptreact',
-    js: 'javascript',
-    mjs: 'javascript',
-    cjs: 'javascript',
-    jsx: 'javascriptreact',
-    py: 'python',
-    rs: 'rust',
-    cs: 'csharp',
-    rb: 'ruby',
-    sh: 'shellscript',
-    h: 'c',
-    cc: 'cpp',
-    hpp: 'cpp',
-    kt: 'kotlin',
-  };
-  return map[ext] ?? ext;
+/**
+ * A cancellable progress notification around `task`: Cancel aborts `signal`; a cancelled task
+ * ends quietly (then `onCancel`), any other error is logged and shown once.
+ */
+async function withCancellableProgress(
+  log: Pick<vscode.LogOutputChannel, 'error'>,
+  title: string,
+  what: string,
+  task: (
+    signal: AbortSignal,
+    progress: vscode.Progress<{ message?: string; increment?: number }>,
+  ) => Promise<void>,
+  onCancel?: () => void,
+): Promise<void> {
+  await vscode.window.withProgress(
+    { location: vscode.ProgressLocation.Notification, title, cancellable: true },
+    async (progress, token) => {
+      const controller = new AbortController();
+      const sub = token.onCancellationRequested(() => controller.abort());
+      try {
+        await task(controller.signal, progress);
+      } catch (e) {
+        if (e instanceof CancelledError || controller.signal.aborted) {
+          onCancel?.();
+          return;
+        }
+        log.error(`${what}: ${errorMessage(e)}`);
+        void vscode.window.showErrorMessage(`MoE Lens: ${what} failed: ${errorMessage(e)}`);
+      } finally {
+        sub.dispose();
+      }
+    },
+  );
 }
 
 /** The doc-comment shape of a language: opener line, line prefix, closer. */
@@ -277,73 +257,61 @@ async function explainSelection(deps: AnalyzeDeps): Promise<void> {
   const prefix = full.slice(Math.max(0, at - 4000), at) + opener;
   const closer = style.close ? `\n${bodyIndent}${style.close}\n` : '\n';
   const suffix = closer + full.slice(at, Math.min(full.length, at + 4000));
-  await vscode.window.withProgress(
-    {
-      location: vscode.ProgressLocation.Notification,
-      title: 'MoE Lens: writing a doc comment',
-      cancellable: true,
-    },
-    async (_progress, token) => {
-      const controller = new AbortController();
-      const sub = token.onCancellationRequested(() => controller.abort());
-      try {
-        panel.show('live');
-        const requestId = -Date.now(); // explanations are not pipeline requests
-        const tokens: GeneratedToken[] = [];
-        const result: GenerationResult = await client.call(
-          'complete',
-          {
-            input: { kind: 'fim', prefix, suffix, path: vscode.workspace.asRelativePath(doc.uri) },
-            options: {
-              maxTokens: 96,
-              temperature: 0,
-              topP: 1,
-              stop: ['*/', '"""', '\n\n'],
-              fullProbs: true,
-            },
-            slot: 'explain',
+  await withCancellableProgress(
+    log,
+    'MoE Lens: writing a doc comment',
+    'explain',
+    async (signal) => {
+      panel.show('live');
+      const requestId = -Date.now(); // explanations are not pipeline requests
+      const tokens: GeneratedToken[] = [];
+      const result: GenerationResult = await client.call(
+        'complete',
+        {
+          input: { kind: 'fim', prefix, suffix, path: vscode.workspace.asRelativePath(doc.uri) },
+          options: {
+            maxTokens: 96,
+            temperature: 0,
+            topP: 1,
+            stop: ['*/', '"""', '\n\n'],
+            fullProbs: true,
           },
-          {
-            signal: controller.signal,
-            onToken: (t: GeneratedToken) => {
-              tokens.push(t);
-              panel.onPipelineEvent({ type: 'token', requestId, speculative: false, token: t });
-            },
+          slot: 'explain',
+        },
+        {
+          signal,
+          onToken: (t: GeneratedToken) => {
+            tokens.push(t);
+            panel.onPipelineEvent({ type: 'token', requestId, speculative: false, token: t });
           },
-        );
-        const raw = result.text ?? '';
-        const text = raw.trim();
-        panel.onShown({
-          requestId,
-          text: raw,
-          tokens,
-          latencyMs: result.stats.prefillMs,
-          uri: vscode.workspace.asRelativePath(doc.uri),
-          languageId: doc.languageId,
-        });
-        if (text === '') {
-          void vscode.window.showInformationMessage('MoE Lens: the model had no explanation.');
-          return;
-        }
-        const lines = text.split('\n').map((l) => l.replace(/^\s*(\*|#|\/\/\/)?\s?/, '').trimEnd());
-        const comment =
-          `${bodyIndent}${style.open}\n` +
-          lines.map((l) => `${bodyIndent}${style.line}${l}`.trimEnd()).join('\n') +
-          (style.close ? `\n${bodyIndent}${style.close}` : '') +
-          '\n';
-        const choice = await vscode.window.showInformationMessage(
-          `MoE Lens: ${lines.join(' ').slice(0, 200)}`,
-          'Insert Doc Comment',
-        );
-        if (choice !== 'Insert Doc Comment') return;
-        await editor.edit((b) => b.insert(anchor, comment));
-      } catch (e) {
-        if (e instanceof CancelledError || controller.signal.aborted) return;
-        log.error(`explain: ${errorMessage(e)}`);
-        void vscode.window.showErrorMessage(`MoE Lens: explain failed: ${errorMessage(e)}`);
-      } finally {
-        sub.dispose();
+        },
+      );
+      const raw = result.text ?? '';
+      const text = raw.trim();
+      panel.onShown({
+        requestId,
+        text: raw,
+        tokens,
+        latencyMs: result.stats.prefillMs,
+        uri: vscode.workspace.asRelativePath(doc.uri),
+        languageId: doc.languageId,
+      });
+      if (text === '') {
+        void vscode.window.showInformationMessage('MoE Lens: the model had no explanation.');
+        return;
       }
+      const lines = text.split('\n').map((l) => l.replace(/^\s*(\*|#|\/\/\/)?\s?/, '').trimEnd());
+      const comment =
+        `${bodyIndent}${style.open}\n` +
+        lines.map((l) => `${bodyIndent}${style.line}${l}`.trimEnd()).join('\n') +
+        (style.close ? `\n${bodyIndent}${style.close}` : '') +
+        '\n';
+      const choice = await vscode.window.showInformationMessage(
+        `MoE Lens: ${lines.join(' ').slice(0, 200)}`,
+        'Insert Doc Comment',
+      );
+      if (choice !== 'Insert Doc Comment') return;
+      await editor.edit((b) => b.insert(anchor, comment));
     },
   );
 }
@@ -363,15 +331,11 @@ async function explainWithChat(deps: AnalyzeDeps, editor: vscode.TextEditor): Pr
     preserveFocus: true,
   });
   await view.edit((b) => b.insert(new vscode.Position(0, 0), `# Explanation\n\n`));
-  await vscode.window.withProgress(
-    {
-      location: vscode.ProgressLocation.Notification,
-      title: 'MoE Lens: explaining the selection',
-      cancellable: true,
-    },
-    async (_progress, token) => {
-      const controller = new AbortController();
-      const sub = token.onCancellationRequested(() => controller.abort());
+  await withCancellableProgress(
+    log,
+    'MoE Lens: explaining the selection',
+    'explain',
+    async (signal) => {
       const requestId = -Date.now();
       const tokens: GeneratedToken[] = [];
       // Appends are batched: one edit per ~100 ms keeps the editor smooth while tokens stream.
@@ -406,7 +370,7 @@ async function explainWithChat(deps: AnalyzeDeps, editor: vscode.TextEditor): Pr
             slot: 'explain',
           },
           {
-            signal: controller.signal,
+            signal,
             onToken: (t: GeneratedToken) => {
               tokens.push(t);
               pending += t.text ?? '';
@@ -422,18 +386,15 @@ async function explainWithChat(deps: AnalyzeDeps, editor: vscode.TextEditor): Pr
           uri: vscode.workspace.asRelativePath(doc.uri),
           languageId: lang,
         });
-      } catch (e) {
-        if (e instanceof CancelledError || controller.signal.aborted) {
-          pending += '\n\n_(cancelled)_\n';
-          return;
-        }
-        log.error(`explain: ${errorMessage(e)}`);
-        void vscode.window.showErrorMessage(`MoE Lens: explain failed: ${errorMessage(e)}`);
       } finally {
         clearInterval(timer);
         await flush();
-        sub.dispose();
       }
+    },
+    () => {
+      void view.edit((b) =>
+        b.insert(out.lineAt(out.lineCount - 1).range.end, '\n\n_(cancelled)_\n'),
+      );
     },
   );
 }

@@ -20,14 +20,8 @@ export function tokenLoads(tokens: PanelToken[], layers: number[], experts: numb
   });
 }
 
-/** Coefficient of variation and max violation of a load vector (fair share = mean). */
-export function loadImbalance(load: number[]): { cv: number; maxViolation: number } {
-  const n = load.length;
-  const mean = n > 0 ? load.reduce((s, x) => s + x, 0) / n : 0;
-  if (mean === 0) return { cv: 0, maxViolation: 0 };
-  const sd = Math.sqrt(load.reduce((s, x) => s + (x - mean) ** 2, 0) / n);
-  return { cv: sd / mean, maxViolation: (Math.max(...load) - mean) / mean };
-}
+/** Coefficient of variation and max violation of a load vector: the statistics' own. */
+export { imbalance as loadImbalance, entropy as entropyOf } from '../analysis/routingStats';
 
 export interface LoadWarning {
   layer: number;
@@ -45,13 +39,6 @@ export function loadWarnings(layer: number, load: number[]): LoadWarning[] {
     else if (l > fair * 2) out.push({ layer, expert, kind: 'overloaded', load: l });
   });
   return out;
-}
-
-/** Entropy (nats) of a distribution. */
-export function entropyOf(probs: number[]): number {
-  let h = 0;
-  for (const p of probs) if (p > 0) h -= p * Math.log(p);
-  return Math.max(0, h);
 }
 
 /** Surprise −log p scaled to [0, 1] against the 95th percentile of the text (robust to spikes). */

@@ -4,15 +4,7 @@
 // process is SIGKILLed. Screenshots and logs: test-results/e2e/. Run: `npm run test:e2e`.
 import assert from 'node:assert/strict';
 import { after, before, describe, test, type TestContext } from 'node:test';
-import {
-  CodeServerSession,
-  buildVsix,
-  findProcesses,
-  resetResults,
-  setupCodeServer,
-  sleep,
-  type GhostText,
-} from './harness';
+import { CodeServerSession, findProcesses, sleep, startSession, type GhostText } from './harness';
 
 const HEADER = `// MoE Lens end-to-end test file.
 export function add(a: number, b: number): number {
@@ -73,12 +65,7 @@ describe('inline completion in code-server', { timeout: 20 * 60_000 }, () => {
   const usingProbe = Boolean(process.env.MOE_LENS_E2E_VSIX);
 
   before(async () => {
-    const results = resetResults('completion');
-    const codeServer = setupCodeServer();
-    const vsix = buildVsix();
-    session = new CodeServerSession(codeServer, FILES, results);
-    session.installExtension(vsix);
-    await session.start();
+    session = await startSession('completion', FILES);
   });
 
   after(async () => {

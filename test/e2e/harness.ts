@@ -462,3 +462,20 @@ export class CodeServerSession {
     if (!process.env.MOE_LENS_E2E_KEEP) rmSync(this.dir, { recursive: true, force: true });
   }
 }
+
+/**
+ * One test file's session: fresh results folder test-results/e2e/<name>/, code-server set up, the
+ * VSIX built (or the prebuilt one) and installed, code-server and the browser started.
+ */
+export async function startSession(
+  name: string,
+  files: Record<string, string>,
+): Promise<CodeServerSession> {
+  const results = resetResults(name);
+  const codeServer = setupCodeServer();
+  const vsix = buildVsix();
+  const session = new CodeServerSession(codeServer, files, results);
+  session.installExtension(vsix);
+  await session.start();
+  return session;
+}

@@ -7,14 +7,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import {
-  CodeServerSession,
-  ROOT,
-  buildVsix,
-  resetResults,
-  setupCodeServer,
-  sleep,
-} from './harness';
+import { CodeServerSession, ROOT, sleep, startSession } from './harness';
 
 /** Real source files of this repository: the workspace the analysis reads. */
 const SOURCES = [
@@ -58,12 +51,7 @@ describe('expert-routing panel in code-server', { timeout: 20 * 60_000 }, () => 
   let session: CodeServerSession;
 
   before(async () => {
-    const results = resetResults('panel');
-    const codeServer = setupCodeServer();
-    const vsix = buildVsix();
-    session = new CodeServerSession(codeServer, FILES, results);
-    session.installExtension(vsix);
-    await session.start();
+    session = await startSession('panel', FILES);
   });
 
   after(async () => {

@@ -1,13 +1,14 @@
 // Chat prompts: tokenizer_config.json's chat_template rendered with @huggingface/jinja, encoded
 // with special tokens; base models (no template) refuse chat input with a clear error.
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { loadChatTemplate, renderChat } from '../../src/engine/chatTemplate';
+import { chatTemplateOf, renderChat } from '../../src/engine/chatTemplate';
 import { Engine } from '../../src/engine/engine';
 import { MoeLensError } from '../../src/engine/errors';
+import { loadTokenizer } from '../../src/engine/tokenizer';
 
 const MODELS = join(__dirname, '..', '..', 'models');
 
@@ -16,14 +17,21 @@ const CHATML =
   "{% for message in messages %}{{ '<|im_start|>' + message['role'] + '\\n' + message['content'] + " +
   "'<|im_end|>' + '\\n' }}{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}";
 
-test('renderChat: ChatML with the generation prompt', () => {
+/** The template as the engine gets it: through the tokenizer that loaded the folder. */
+const loadChatTemplate = async (dir: string) => chatTemplateOf(await loadTokenizer(dir));
+
+test('renderChat: ChatML with the generation prompt', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'moe-lens-chat-'));
+  copyFileSync(
+    join(__dirname, '..', 'fixtures', 'tokenizer', 'tokenizer.json'),
+    join(dir, 'tokenizer.json'),
+  );
   try {
     writeFileSync(
       join(dir, 'tokenizer_config.json'),
       JSON.stringify({ chat_template: CHATML, eos_token: { content: '<|im_end|>' } }),
     );
-    const t = loadChatTemplate(dir);
+    const t = await loadChatTemplate(dir);
     assert.ok(t);
     assert.equal(t.eosToken, '<|im_end|>');
     assert.equal(
@@ -44,17 +52,21 @@ test('renderChat: ChatML with the generation prompt', () => {
         ],
       }),
     );
-    assert.equal(renderChat(loadChatTemplate(dir)!, [{ role: 'user', content: 'hi' }]), 'hi!');
+    assert.equal(
+      renderChat((await loadChatTemplate(dir))!, [{ role: 'user', content: 'hi' }]),
+      'hi!',
+    );
     writeFileSync(
       join(dir, 'tokenizer_config.json'),
       JSON.stringify({ chat_template: '{% if %}' }),
     );
+    const broken = (await loadChatTemplate(dir))!;
     assert.throws(
-      () => renderChat(loadChatTemplate(dir)!, [{ role: 'user', content: 'hi' }]),
+      () => renderChat(broken, [{ role: 'user', content: 'hi' }]),
       (e: unknown) => e instanceof MoeLensError && /chat_template/.test(e.message),
     );
     writeFileSync(join(dir, 'tokenizer_config.json'), '{ not json');
-    assert.throws(() => loadChatTemplate(dir), /tokenizer_config\.json: not valid JSON/);
+    await assert.rejects(loadChatTemplate(dir), /tokenizer_config\.json: not valid JSON/);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

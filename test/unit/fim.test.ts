@@ -21,6 +21,8 @@ function fakeTokenizer(specials: string[], eos: string[] = []): Tokenizer {
     eosTokenIds: eos.map((t) => ids.get(t) ?? -1),
     specialIds: new Set(ids.values()),
     chatTemplate: null,
+    bosToken: null,
+    eosToken: null,
   };
 }
 

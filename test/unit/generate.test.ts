@@ -3,76 +3,72 @@
 // `<|fim_middle|>` for this FIM prompt, which once reached the editor as ghost text.
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { test } from 'node:test';
-import { Engine } from '../../src/engine/engine';
-import type { GeneratedToken } from '../../src/engine/generate';
+import { after, before, test } from 'node:test';
+import { Engine, type PromptInput } from '../../src/engine/engine';
+import type { GeneratedToken, GenerateOptions, GenerationResult } from '../../src/engine/generate';
 
-test('a special token ends generation and never appears in the text', async () => {
-  const engine = await Engine.open(join(__dirname, '..', '..', 'models', 'tiny-test'), {
+let engine: Engine;
+before(async () => {
+  engine = await Engine.open(join(__dirname, '..', '..', 'models', 'tiny-test'), {
     executionProvider: 'cpu',
     threads: 1,
   });
-  try {
-    const tok = engine.requireTokenizer();
-    const fimMiddle = tok.tokenId('<|fim_middle|>');
-    assert.ok(fimMiddle !== undefined && tok.specialIds.has(fimMiddle));
-    const prompts = [
-      { prefix: 'const x = 1;\nfunction f() {\n  return ', suffix: '\n}\n' },
-      { prefix: 'export function add(a: number, b: number) {\n  ', suffix: '\n}\n' },
-      { prefix: 'import ', suffix: '' },
-    ];
-    let endedOnSpecial = 0;
-    for (const p of prompts) {
-      const stream = engine.complete(
-        { kind: 'fim', ...p },
-        { maxTokens: 16, temperature: 0, topP: 1 },
-        'test',
-      );
-      const tokens: GeneratedToken[] = [];
-      let r = await stream.next();
-      while (!r.done) {
-        tokens.push(r.value);
-        r = await stream.next();
-      }
-      for (const t of tokens) assert.ok(!tok.specialIds.has(t.id), `special token ${t.id} emitted`);
-      assert.doesNotMatch(r.value.text ?? '', /<\|[a-z_]+\|>/);
-      if (r.value.finishReason === 'eos') endedOnSpecial++;
-    }
-    // The first prompt's greedy continuation starts with <|fim_middle|>: an immediate stop.
-    assert.ok(endedOnSpecial >= 1, 'at least one generation ended on a special token');
-  } finally {
-    await engine.dispose();
+});
+after(() => engine.dispose());
+
+/** Greedy generation's streamed tokens and result. */
+async function generate(
+  input: PromptInput,
+  opts: Partial<GenerateOptions>,
+): Promise<{ tokens: GeneratedToken[]; result: GenerationResult }> {
+  const stream = engine.complete(
+    input,
+    { maxTokens: 16, temperature: 0, topP: 1, ...opts },
+    'test',
+  );
+  const tokens: GeneratedToken[] = [];
+  let r = await stream.next();
+  while (!r.done) {
+    tokens.push(r.value);
+    r = await stream.next();
   }
+  return { tokens, result: r.value };
+}
+
+test('a special token ends generation and never appears in the text', async () => {
+  const tok = engine.requireTokenizer();
+  const fimMiddle = tok.tokenId('<|fim_middle|>');
+  assert.ok(fimMiddle !== undefined && tok.specialIds.has(fimMiddle));
+  const prompts = [
+    { prefix: 'const x = 1;\nfunction f() {\n  return ', suffix: '\n}\n' },
+    { prefix: 'export function add(a: number, b: number) {\n  ', suffix: '\n}\n' },
+    { prefix: 'import ', suffix: '' },
+  ];
+  let endedOnSpecial = 0;
+  for (const p of prompts) {
+    const { tokens, result } = await generate({ kind: 'fim', ...p }, {});
+    for (const t of tokens) assert.ok(!tok.specialIds.has(t.id), `special token ${t.id} emitted`);
+    assert.doesNotMatch(result.text ?? '', /<\|[a-z_]+\|>/);
+    if (result.finishReason === 'eos') endedOnSpecial++;
+  }
+  // The first prompt's greedy continuation starts with <|fim_middle|>: an immediate stop.
+  assert.ok(endedOnSpecial >= 1, 'at least one generation ended on a special token');
 });
 
 test('minTokens: end and special tokens are masked until that many tokens are out', async () => {
-  const engine = await Engine.open(join(__dirname, '..', '..', 'models', 'tiny-test'), {
-    executionProvider: 'cpu',
-    threads: 1,
-  });
-  try {
-    const tok = engine.requireTokenizer();
-    const input = {
-      kind: 'fim' as const,
-      prefix: 'const x = 1;\nfunction f() {\n  return ',
-      suffix: '\n}\n',
-    };
-    const run = async (minTokens: number) => {
-      const stream = engine.complete(input, { maxTokens: 8, temperature: 0, topP: 1, minTokens });
-      const ids: number[] = [];
-      let r = await stream.next();
-      while (!r.done) {
-        ids.push(r.value.id);
-        r = await stream.next();
-      }
-      return { ids, finish: r.value.finishReason };
-    };
-    const free = await run(0);
-    assert.deepEqual(free, { ids: [], finish: 'eos' }, 'greedy: a special token at once');
-    const forced = await run(3);
-    assert.ok(forced.ids.length >= 3, `at least 3 tokens, got ${forced.ids.length}`);
-    assert.ok(forced.ids.slice(0, 3).every((id) => !tok.specialIds.has(id)));
-  } finally {
-    await engine.dispose();
-  }
+  const tok = engine.requireTokenizer();
+  const input = {
+    kind: 'fim' as const,
+    prefix: 'const x = 1;\nfunction f() {\n  return ',
+    suffix: '\n}\n',
+  };
+  const run = async (minTokens: number) => {
+    const { tokens, result } = await generate(input, { maxTokens: 8, minTokens });
+    return { ids: tokens.map((t) => t.id), finish: result.finishReason };
+  };
+  const free = await run(0);
+  assert.deepEqual(free, { ids: [], finish: 'eos' }, 'greedy: a special token at once');
+  const forced = await run(3);
+  assert.ok(forced.ids.length >= 3, `at least 3 tokens, got ${forced.ids.length}`);
+  assert.ok(forced.ids.slice(0, 3).every((id) => !tok.specialIds.has(id)));
 });

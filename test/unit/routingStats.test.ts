@@ -5,11 +5,12 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import {
   RoutingStatsAccumulator,
+  entropy,
   imbalance,
   normalise,
   type StatsToken,
 } from '../../src/analysis/routingStats';
-import { analyzeText, entropy } from '../../src/engine/analyzeText';
+import { analyzeText } from '../../src/engine/analyzeText';
 import { Engine } from '../../src/engine/engine';
 
 const close = (a: number, b: number, eps = 1e-9) =>

@@ -77,6 +77,7 @@ export const InlineCompletionTriggerKind = { Invoke: 0, Automatic: 1 } as const;
 export const StatusBarAlignment = { Left: 1, Right: 2 } as const;
 export const ProgressLocation = { SourceControl: 1, Window: 10, Notification: 15 } as const;
 export const ConfigurationTarget = { Global: 1, Workspace: 2, WorkspaceFolder: 3 } as const;
+export const LogLevel = { Off: 0, Trace: 1, Debug: 2, Info: 3, Warning: 4, Error: 5 } as const;
 
 export class CancellationTokenSource {
   private readonly emitter = new EventEmitter<void>();
@@ -254,6 +255,7 @@ const vscode = {
   StatusBarAlignment,
   ProgressLocation,
   ConfigurationTarget,
+  LogLevel,
   CancellationTokenSource,
   commands,
   window,
