@@ -1,7 +1,10 @@
 // `bench`: prefill and decode throughput on synthetic token ids (deterministic), medians of
 // repeated runs. Decode feeds the argmax token each step and ignores EOS, so every run decodes
-// exactly the requested number of tokens.
+// exactly the requested number of tokens. Time to first token is prefill + picking the first
+// token, as in generate(). A prompt may fill the whole context: decode then runs on the prompt's
+// first (context − decodeTokens) tokens, so it times the same last positions of the window.
 import type { Engine } from './engine';
+import { MoeLensError } from './errors';
 import { peakRssMb, prefill } from './generate';
 
 export interface BenchOptions {
@@ -16,7 +19,8 @@ export interface BenchResult {
   executionProvider: string;
   threads: number;
   prefill: { tokens: number; tokensPerSecond: number };
-  decode: { tokens: number; tokensPerSecond: number; msPerToken: number };
+  /** startPosition: how many prompt tokens were cached when decode started. */
+  decode: { tokens: number; startPosition: number; tokensPerSecond: number; msPerToken: number };
   timeToFirstTokenMs: number;
   peakRssMb: number;
   runs: number;
@@ -43,6 +47,18 @@ export async function runBench(engine: Engine, opts: BenchOptions): Promise<Benc
     seed = (seed * 1103515245 + 12345) >>> 0;
     return seed % V;
   });
+  const ctx = model.config.contextLength;
+  if (opts.promptTokens > ctx) {
+    throw new MoeLensError(
+      `--prompt-tokens ${opts.promptTokens} exceeds the model's context of ${ctx}`,
+    );
+  }
+  if (opts.decodeTokens >= ctx) {
+    throw new MoeLensError(
+      `--decode-tokens ${opts.decodeTokens} must be below the context of ${ctx}`,
+    );
+  }
+  const decodeFrom = Math.min(opts.promptTokens, ctx - opts.decodeTokens);
   const slot = model.newSlot();
   const prefillMs: number[] = [];
   const ttft: number[] = [];
@@ -53,16 +69,22 @@ export async function runBench(engine: Engine, opts: BenchOptions): Promise<Benc
     const t0 = performance.now();
     let { logits } = await prefill(model, slot, prompt, opts.promptTokens);
     const t1 = performance.now();
-    ({ logits } = await model.forward(slot, [argmax(logits)], 1));
+    let next = argmax(logits);
     const t2 = performance.now();
-    for (let i = 1; i < opts.decodeTokens; i++) {
-      ({ logits } = await model.forward(slot, [argmax(logits)], 1));
+    if (decodeFrom < opts.promptTokens) {
+      slot.truncate(decodeFrom);
+      next = prompt[decodeFrom] as number;
     }
     const t3 = performance.now();
+    for (let i = 0; i < opts.decodeTokens; i++) {
+      ({ logits } = await model.forward(slot, [next], 1));
+      next = argmax(logits);
+    }
+    const t4 = performance.now();
     if (run < 0) continue;
     prefillMs.push(t1 - t0);
     ttft.push(t2 - t0);
-    decodeMs.push((t3 - t1) / opts.decodeTokens);
+    decodeMs.push((t4 - t3) / opts.decodeTokens);
   }
   const msPerToken = median(decodeMs);
   return {
@@ -73,7 +95,12 @@ export async function runBench(engine: Engine, opts: BenchOptions): Promise<Benc
       tokens: opts.promptTokens,
       tokensPerSecond: (opts.promptTokens / median(prefillMs)) * 1000,
     },
-    decode: { tokens: opts.decodeTokens, tokensPerSecond: 1000 / msPerToken, msPerToken },
+    decode: {
+      tokens: opts.decodeTokens,
+      startPosition: decodeFrom,
+      tokensPerSecond: 1000 / msPerToken,
+      msPerToken,
+    },
     timeToFirstTokenMs: median(ttft),
     peakRssMb: peakRssMb(),
     runs: opts.runs,
