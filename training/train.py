@@ -5,6 +5,10 @@
     /work/venv/bin/python training/train.py --config training/configs/main.json
     # the dense ablation: same script, a dense SwiGLU with the same active parameters
     /work/venv/bin/python training/train.py --config training/configs/ablation.json --dense
+    # continued training from another run's checkpoint (weights + data position; fresh optimizer
+    # and schedule; the run config may change the FIM rates under "fim", never the format)
+    /work/venv/bin/python training/train.py --config training/configs/main-fim.json \
+        --init-from training/checkpoints/main/latest.pt
 
 Objective: next-token cross-entropy over packed 512-token windows in which half the documents are
 FIM samples (PSM and SPM, training/configs/fim.json, applied on the fly) + router_aux_loss_coef x
@@ -283,6 +287,10 @@ def main(argv=None) -> int:
     ap.add_argument("--checkpoint-dir", default=os.path.join(HERE, "checkpoints"))
     ap.add_argument("--log-dir", default=os.path.join(HERE, "logs"))
     ap.add_argument("--fresh", action="store_true", help="ignore an existing checkpoint of this run")
+    ap.add_argument("--init-from", default=None, metavar="CHECKPOINT",
+                    help="start this run from another run's checkpoint: its weights, model config and "
+                         "data-sampler position (so the data continues with documents it has not seen); "
+                         "fresh optimizer, step counter and LR schedule (a continued-training phase)")
     ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                     help="override a train.* or model.* config value (JSON value), e.g. --set train.lr=1e-3")
     args = ap.parse_args(argv)
@@ -321,6 +329,11 @@ def main(argv=None) -> int:
                                                               "eval_every_min")}}
         torch.set_num_threads(int(tc["threads"]))
 
+    init = None
+    if resume is None and args.init_from:
+        init = torch.load(args.init_from, map_location="cpu", weights_only=False)
+        mc = init["model_config"]
+
     cfg = ModelConfig.from_dict(mc)
     seed = int(tc["seed"])
     random.seed(seed)
@@ -344,6 +357,10 @@ def main(argv=None) -> int:
     train_tf = TokenFile(args.data_dir, "train")
     valid_tf = TokenFile(args.data_dir, "valid")
     fim = FimConfig.load(args.fim_config)
+    for k, v in conf.get("fim", {}).items():  # a run may change the rates, never the format
+        if not hasattr(fim, k):
+            raise SystemExit(f"{args.config}: unknown fim setting {k!r}")
+        setattr(fim, k, v)
     sampler = PackedSampler(train_tf, tok, sp, fim, tc["seq_len"] + 1, seed)
     evaluator = Evaluator(valid_tf, tok, sp, tc["seq_len"], tc["eval_windows"], tc["eval_fim_samples"], seed)
 
@@ -366,6 +383,16 @@ def main(argv=None) -> int:
             shadow.sync()
         log("resume", step=step, tokens_seen=tokens_seen, elapsed_s=round(elapsed, 1), checkpoint=latest)
         del resume
+    elif init is not None:
+        master.load_state_dict(init["model"])
+        sampler.load_state_dict(init["sampler"])
+        if bf16:
+            shadow.sync()
+        log("init_from", checkpoint=os.path.relpath(args.init_from, os.path.dirname(HERE)), run=init.get("run"),
+            step=init.get("step"), tokens_seen=init.get("tokens_seen"))
+        tc["init_from"] = {"checkpoint": os.path.relpath(args.init_from, os.path.dirname(HERE)),
+                           "run": init.get("run"), "step": init.get("step"), "tokens_seen": init.get("tokens_seen")}
+        del init
 
     budget_s = tc["budget_minutes"] * 60.0
     params = count_params(cfg)
