@@ -52,7 +52,7 @@ from model.data import (  # noqa: E402
     single_line_fim_samples,
 )
 from model.qwen3moe import ModelConfig, Qwen3MoeLM, count_params  # noqa: E402
-from train import spm_prompt  # noqa: E402
+from train import clip_context, spm_prompt  # noqa: E402
 
 
 def log(*a):
@@ -245,6 +245,9 @@ def main(argv=None) -> int:
     ap.add_argument("--seed", type=int, default=2024)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--skip", default="", help="comma list of parts to skip: bpb,fim")
+    ap.add_argument("--dump-fim-samples", default=None, metavar="JSONL",
+                    help="write the FIM samples (prefix/suffix clipped as in the prompt) for "
+                         "scripts/evalFim.ts, which runs them through the engine")
     ap.add_argument("--out", default=None)
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
@@ -268,6 +271,15 @@ def main(argv=None) -> int:
         "torch": torch.__version__,
         "threads": args.threads,
     }
+    if args.dump_fim_samples:
+        with open(args.dump_fim_samples, "w") as f:
+            for smp in single_line_fim_samples(tf, args.fim_samples, args.seed):
+                pre, suf = clip_context(smp["prefix"], smp["suffix"])
+                f.write(json.dumps({"path": smp["path"], "language": smp["language"], "prefix": pre,
+                                    "middle": smp["middle"], "suffix": suf}) + "\n")
+        log(f"wrote {args.fim_samples} FIM samples to {args.dump_fim_samples}")
+        if {"bpb", "fim"} <= skip:
+            return 0  # only the dump: no results file to (over)write
     if "bpb" not in skip:
         t0 = time.time()
         res["bpb"] = bits_per_byte(model, tf, seq_len, args.bpb_max_bytes, args.seed)
