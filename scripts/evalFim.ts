@@ -4,11 +4,12 @@
 //
 //   /work/venv/bin/python training/eval.py --skip bpb,fim --dump-fim-samples .tmp/fim-samples.jsonl
 //   node --import tsx scripts/evalFim.ts --samples .tmp/fim-samples.jsonl \
-//       --model models/moe-lens-code --model .tmp/mlc-int8 [--header] [--threads 2] [--json]
+//       --model models/moe-lens-code --model .tmp/mlc-int8 [--header] [--no-heal] [--threads 2] [--json]
 //
 // Each sample: the prompt is built by Engine.promptIds exactly as for an editor request (SPM for
 // the default model; --header sends the file path like the extension does); greedy decoding of
-// at most --max-new-tokens, stopping at a newline or the end token. Exact match: the generated
+// at most --max-new-tokens, stopping at a newline or the end token; token healing on unless
+// --no-heal (src/engine/tokenHealing.ts). Exact match: the generated
 // line equals the masked line, trailing whitespace ignored; edit similarity 1 − Levenshtein /
 // longer length — the definitions of training/eval.py, so the two can be compared.
 import { readFileSync } from 'node:fs';
@@ -58,10 +59,16 @@ function quantile(xs: number[], q: number): number {
 }
 
 /** The FIM input, with the prefix shortened by whole lines until prompt + generation fit. */
-function fitInput(engine: Engine, s: Sample, header: boolean, maxNew: number): PromptInput {
+function fitInput(
+  engine: Engine,
+  s: Sample,
+  header: boolean,
+  heal: boolean,
+  maxNew: number,
+): PromptInput {
   let prefix = s.prefix;
   for (;;) {
-    const input: PromptInput = { kind: 'fim', prefix, suffix: s.suffix };
+    const input: PromptInput = { kind: 'fim', prefix, suffix: s.suffix, heal };
     if (header) input.path = s.path;
     const n = engine.promptIds(input).length;
     if (n + maxNew <= engine.model.config.contextLength || prefix === '') return input;
@@ -95,6 +102,7 @@ async function main(): Promise<void> {
       samples: { type: 'string' },
       model: { type: 'string', multiple: true },
       header: { type: 'boolean', default: false },
+      'no-heal': { type: 'boolean', default: false },
       'max-new-tokens': { type: 'string', default: '48' },
       threads: { type: 'string', default: '2' },
       limit: { type: 'string' },
@@ -127,7 +135,7 @@ async function main(): Promise<void> {
       const t0 = performance.now();
       const { text, result } = await completeLine(
         engine,
-        fitInput(engine, s, values.header, maxNew),
+        fitInput(engine, s, values.header, !values['no-heal'], maxNew),
         maxNew,
       );
       a.ms.push(performance.now() - t0);

@@ -15,14 +15,22 @@ import type { KvSlot } from './kvCache';
 import { chatTemplateOf, renderChat, type ChatMessage, type ChatTemplate } from './chatTemplate';
 import { MoeModel, type LoadOptions } from './model';
 import { score, type ScoreOptions, type ScoredToken } from './score';
+import { splitHealTail } from './tokenHealing';
 import { loadTokenizer, type Tokenizer } from './tokenizer';
 
 export type PromptInput =
-  | { kind: 'text'; prompt: string }
+  | {
+      kind: 'text';
+      prompt: string;
+      /** Token healing of the prompt's end (tokenHealing.ts); default true. */
+      heal?: boolean;
+    }
   | {
       kind: 'fim';
       prefix: string;
       suffix: string;
+      /** Token healing of the prefix's end (tokenHealing.ts); default true. */
+      heal?: boolean;
       /** Other files as context, placed first (they change least, so the KV prefix survives). */
       extra?: { path: string; text: string }[];
       /**
@@ -93,22 +101,30 @@ export class Engine {
   }
 
   promptIds(input: PromptInput): number[] {
-    if (input.kind === 'ids') return input.ids;
+    return this.prompt(input).ids;
+  }
+
+  /**
+   * The prompt's ids, and the text token healing dropped from its end (generation regenerates
+   * it without reporting it; '' when nothing was dropped).
+   */
+  prompt(input: PromptInput): { ids: number[]; heal: string } {
+    if (input.kind === 'ids') return { ids: input.ids, heal: '' };
     const tok = this.requireTokenizer();
-    if (input.kind === 'text') return tok.encode(input.prompt);
-    if (input.kind === 'chat') {
-      if (!this.chatTemplate) {
-        throw new MoeLensError(
-          `${this.dir}: no chat template (tokenizer_config.json chat_template)`,
-        );
-      }
-      // Special tokens written by the template (e.g. <|im_start|>) must encode as themselves.
-      return tok.encode(renderChat(this.chatTemplate, input.messages));
+    if (input.kind === 'text') {
+      const healed = input.heal === false ? null : splitHealTail(tok, input.prompt);
+      return healed
+        ? { ids: tok.encode(healed.head), heal: healed.tail }
+        : { ids: tok.encode(input.prompt), heal: '' };
     }
+    if (input.kind === 'chat') return { ids: this.chatIds(tok, input.messages), heal: '' };
     const fim = this.model.manifest.moe_lens.fim;
+    const healed = input.heal === false ? null : splitHealTail(tok, input.prefix);
+    const prefix = healed ? healed.head : input.prefix;
+    const heal = healed ? healed.tail : '';
     if (!fim) {
       // No FIM tokens: complete from the prefix alone.
-      return tok.encode(input.prefix);
+      return { ids: tok.encode(prefix), heal };
     }
     const tokens: FimTokens = { prefix: fim.prefix, suffix: fim.suffix, middle: fim.middle };
     const ids: number[] = [];
@@ -120,8 +136,16 @@ export class Engine {
       }
       if (input.path) ids.push(fileSep, ...tok.encodeOrdinary(`${input.path}\n`));
     }
-    ids.push(...buildFimIds(tok, tokens, input.prefix, input.suffix, fim.order));
-    return ids;
+    ids.push(...buildFimIds(tok, tokens, prefix, input.suffix, fim.order));
+    return { ids, heal };
+  }
+
+  private chatIds(tok: Tokenizer, messages: ChatMessage[]): number[] {
+    if (!this.chatTemplate) {
+      throw new MoeLensError(`${this.dir}: no chat template (tokenizer_config.json chat_template)`);
+    }
+    // Special tokens written by the template (e.g. <|im_start|>) must encode as themselves.
+    return tok.encode(renderChat(this.chatTemplate, messages));
   }
 
   complete(
@@ -129,7 +153,14 @@ export class Engine {
     opts: GenerateOptions,
     slot = 'default',
   ): AsyncGenerator<GeneratedToken, GenerationResult> {
-    return generate(this.model, this.tokenizer, this.slot(slot), this.promptIds(input), opts);
+    const { ids, heal } = this.prompt(input);
+    return generate(
+      this.model,
+      this.tokenizer,
+      this.slot(slot),
+      ids,
+      heal ? { ...opts, heal } : opts,
+    );
   }
 
   async score(ids: number[], opts: ScoreOptions = {}, slot = 'score'): Promise<ScoredToken[]> {

@@ -4,6 +4,7 @@
 import { CancelledError, MoeLensError } from './errors';
 import type { KvSlot } from './kvCache';
 import type { LayerRouting, MoeModel } from './model';
+import { HealingConstraint } from './tokenHealing';
 import { Sampler } from './sampler';
 import { StopMatcher } from './stopSequences';
 import { IncrementalDecoder } from './detokenizer';
@@ -24,6 +25,11 @@ export interface GenerateOptions {
   prefillChunk?: number;
   /** End tokens are masked until this many tokens are generated (default 0). */
   minTokens?: number;
+  /**
+   * Token healing (tokenHealing.ts): the text the prompt's last token stood for, which the
+   * prompt no longer contains. Generation first regenerates it, constrained, without reporting it.
+   */
+  heal?: string;
 }
 
 export type FinishReason = 'stop' | 'length' | 'time' | 'eos' | 'cancelled';
@@ -93,6 +99,7 @@ export async function* generate(
   const sampler = new Sampler({ temperature: opts.temperature, topP: opts.topP, seed: opts.seed });
   const decoder = tokenizer ? new IncrementalDecoder(tokenizer) : null;
   const stops = new StopMatcher(opts.stop ?? []);
+  const healing = opts.heal && tokenizer ? new HealingConstraint(tokenizer, opts.heal) : null;
   // End tokens, and any other special token: a sentinel (`<|fim_middle|>`, `<|file_sep|>`) or
   // turn marker in the output means the model has left the text it was asked for; its literal
   // text must never reach the editor.
@@ -117,42 +124,54 @@ export async function* generate(
   // Reported one step late, so text held back by the stop matcher at the end can join the
   // last token and the increments always concatenate to `text`.
   let pending: GeneratedToken | null = null;
+  let visible = 0; // generated tokens with reported text (healing tokens are not)
   try {
     const pre = await prefill(model, slot, prompt, opts.prefillChunk ?? 128, opts.signal);
     let logits = pre.logits;
     stats.reusedTokens = pre.reused;
     stats.prefillMs = now() - t0;
     decodeStart = now();
-    while (stats.decodeTokens < opts.maxTokens) {
+    while (visible < opts.maxTokens) {
       if (opts.signal?.aborted) throw new CancelledError();
       if (now() > deadline) {
         finishReason = 'time';
         break;
       }
       // 1. pick the next token from the distribution of the last position
-      if (stats.decodeTokens < (opts.minTokens ?? 0)) {
+      const healingStep = healing?.active ?? false;
+      if (healing && healingStep) {
+        healing.mask(logits); // only tokens consistent with the text being healed
+      } else if (visible < (opts.minTokens ?? 0)) {
         // Not allowed to end yet: end and special tokens get no probability.
         for (const e of eos) if (e < logits.length) logits[e] = -Infinity;
       }
       const { id, logprob } = sampler.sample(logits);
+      if (stats.decodeTokens === 0) stats.timeToFirstTokenMs = now() - t0;
       if (eos.has(id)) {
         finishReason = 'eos';
         break;
       }
-      // 2. feed it: its routing and the next distribution come from this one step
+      // 2. feed it: its routing and the next distribution come from this one step. A full
+      // context ends the generation (healing tokens can take a prompt that left room for
+      // maxTokens past it).
+      if (slot.length >= model.config.contextLength) break;
       const step = await model.forward(slot, [id], 1, opts.fullProbs);
       logits = step.logits;
       stats.decodeTokens++;
-      if (stats.decodeTokens === 1) stats.timeToFirstTokenMs = now() - t0;
       // 3. text increment, held back while it may be the start of a stop sequence
       let piece: string | null = null;
       let stopped = false;
       if (decoder && text !== null) {
-        const r = stops.push(decoder.push(id));
+        let increment = decoder.push(id);
+        if (healing && healingStep) increment = healing.consume(increment);
+        // Regenerating the healed text only: nothing to report for this token.
+        if (healingStep && increment === '') continue;
+        const r = stops.push(increment);
         piece = r.emit;
         stopped = r.stopped;
         text += piece;
       }
+      visible++;
       if (pending) yield pending;
       pending = { id, text: piece, logprob, routing: step.routing[0] ?? [] };
       if (stopped) {
