@@ -10,6 +10,8 @@ import type { Tokenizer } from './tokenizer';
 
 /** Longest dropped text we heal; longer last tokens are rare and left as they are. */
 const MAX_HEAL_CHARS = 16;
+/** Whitespace, or an identifier-like word with at most one leading space. */
+const HEALABLE = /^(?:[\t\n ]+|[\t\n ]?[A-Za-z0-9_$]+)$/;
 
 /** `text` without its last token, and the dropped text; null when there is nothing to heal. */
 export function splitHealTail(
@@ -20,9 +22,11 @@ export function splitHealTail(
   if (ids.length < 2) return null;
   const head = tok.decode(ids.slice(0, -1));
   const tail = text.slice(head.length);
-  // Only plain ASCII tails: each constrained token then decodes to exactly its own text.
   if (!text.startsWith(head) || tail === '' || tail.length > MAX_HEAL_CHARS) return null;
-  if (!/^[\t\n\x20-\x7e]+$/.test(tail)) return null;
+  // Only whitespace (indentation, a trailing space) or a word being typed, in ASCII: there the cut
+  // splits a token. A typed bracket or operator is a natural boundary, and healing it let the
+  // model rewrite what the user typed (`{` became the start of `{ a as b } from …`).
+  if (!HEALABLE.test(tail)) return null;
   return { head, tail };
 }
 

@@ -26,6 +26,8 @@ test('splitHealTail drops the last token of ASCII text, never more', () => {
   assert.ok(word && word.tail.endsWith('cons') && 'const x = cons' === word.head + word.tail);
   assert.equal(splitHealTail(tok, 'x'), null, 'a single token: nothing before it to keep');
   assert.equal(splitHealTail(tok, 'const s = "héé'), null, 'non-ASCII tails are left alone');
+  assert.equal(splitHealTail(tok, 'function add(a, b) {'), null, 'a typed bracket is a boundary');
+  assert.equal(splitHealTail(tok, 'const total = xs.reduce('), null);
 });
 
 test('the constraint keeps exactly the tokens consistent with the healed text', () => {
