@@ -15,7 +15,7 @@ import type { KvSlot } from './kvCache';
 import { chatTemplateOf, renderChat, type ChatMessage, type ChatTemplate } from './chatTemplate';
 import { MoeModel, type LoadOptions } from './model';
 import { score, type ScoreOptions, type ScoredToken } from './score';
-import { splitHealTail } from './tokenHealing';
+import { healTail } from './tokenHealing';
 import { loadTokenizer, type Tokenizer } from './tokenizer';
 
 export type PromptInput =
@@ -61,6 +61,16 @@ export interface ModelInfo {
 }
 
 export { defaultModelDir } from './modelDir';
+
+/** Prompt ids cut back by token healing unless `heal` is false (tokenHealing.ts). */
+function healed(
+  tok: Tokenizer,
+  ids: number[],
+  heal: boolean | undefined,
+): { ids: number[]; heal: string } {
+  const h = heal === false ? null : healTail(tok, ids);
+  return h ? { ids: h.ids, heal: h.tail } : { ids, heal: '' };
+}
 
 export class Engine {
   private readonly slots = new Map<string, KvSlot>();
@@ -111,21 +121,11 @@ export class Engine {
   prompt(input: PromptInput): { ids: number[]; heal: string } {
     if (input.kind === 'ids') return { ids: input.ids, heal: '' };
     const tok = this.requireTokenizer();
-    if (input.kind === 'text') {
-      const healed = input.heal === false ? null : splitHealTail(tok, input.prompt);
-      return healed
-        ? { ids: tok.encode(healed.head), heal: healed.tail }
-        : { ids: tok.encode(input.prompt), heal: '' };
-    }
+    if (input.kind === 'text') return healed(tok, tok.encode(input.prompt), input.heal);
     if (input.kind === 'chat') return { ids: this.chatIds(tok, input.messages), heal: '' };
     const fim = this.model.manifest.moe_lens.fim;
-    const healed = input.heal === false ? null : splitHealTail(tok, input.prefix);
-    const prefix = healed ? healed.head : input.prefix;
-    const heal = healed ? healed.tail : '';
-    if (!fim) {
-      // No FIM tokens: complete from the prefix alone.
-      return { ids: tok.encode(prefix), heal };
-    }
+    const prefix = healed(tok, tok.encodeOrdinary(input.prefix), input.heal);
+    if (!fim) return prefix; // no FIM tokens: complete from the prefix alone
     const tokens: FimTokens = { prefix: fim.prefix, suffix: fim.suffix, middle: fim.middle };
     const ids: number[] = [];
     const fileSep = fim.file_sep !== null ? tok.tokenId(fim.file_sep) : undefined;
@@ -136,8 +136,8 @@ export class Engine {
       }
       if (input.path) ids.push(fileSep, ...tok.encodeOrdinary(`${input.path}\n`));
     }
-    ids.push(...buildFimIds(tok, tokens, prefix, input.suffix, fim.order));
-    return { ids, heal };
+    ids.push(...buildFimIds(tok, tokens, prefix.ids, input.suffix, fim.order));
+    return { ids, heal: prefix.heal };
   }
 
   private chatIds(tok: Tokenizer, messages: ChatMessage[]): number[] {

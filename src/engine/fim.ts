@@ -94,7 +94,8 @@ export function detectFimTokens(tok: Tokenizer): FimTokens | null {
 export function buildFimIds(
   tok: Tokenizer,
   fim: FimTokens,
-  prefix: string,
+  /** Text, or ids already encoded with `encodeOrdinary` (the engine heals the prefix's end). */
+  prefix: string | readonly number[],
   suffix: string,
   order: FimOrder,
 ): number[] {
@@ -106,7 +107,7 @@ export function buildFimIds(
   const pre = id(fim.prefix);
   const suf = id(fim.suffix);
   const mid = id(fim.middle);
-  const prefixIds = tok.encodeOrdinary(prefix);
+  const prefixIds = typeof prefix === 'string' ? tok.encodeOrdinary(prefix) : prefix;
   const suffixIds = tok.encodeOrdinary(suffix);
   switch (order) {
     case 'psm':

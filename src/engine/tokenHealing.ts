@@ -13,21 +13,27 @@ const MAX_HEAL_CHARS = 16;
 /** Whitespace, or an identifier-like word with at most one leading space. */
 const HEALABLE = /^(?:[\t\n ]+|[\t\n ]?[A-Za-z0-9_$]+)$/;
 
-/** `text` without its last token, and the dropped text; null when there is nothing to heal. */
-export function splitHealTail(
-  tok: Pick<Tokenizer, 'encodeOrdinary' | 'decode'>,
-  text: string,
-): { head: string; tail: string } | null {
-  const ids = tok.encodeOrdinary(text);
+/**
+ * The prompt ids without their last token, and that token's text; null when there is nothing
+ * to heal. Only the last two tokens are decoded (their difference is the last token's text;
+ * starting one token early keeps SentencePiece-style first-token handling out of it), so this
+ * costs the same for any prompt length.
+ */
+export function healTail(
+  tok: Pick<Tokenizer, 'decode'>,
+  ids: readonly number[],
+): { ids: number[]; tail: string } | null {
   if (ids.length < 2) return null;
-  const head = tok.decode(ids.slice(0, -1));
-  const tail = text.slice(head.length);
-  if (!text.startsWith(head) || tail === '' || tail.length > MAX_HEAL_CHARS) return null;
+  const before = tok.decode(ids.slice(-2, -1));
+  const both = tok.decode(ids.slice(-2));
+  if (!both.startsWith(before)) return null;
+  const tail = both.slice(before.length);
+  if (tail === '' || tail.length > MAX_HEAL_CHARS) return null;
   // Only whitespace (indentation, a trailing space) or a word being typed, in ASCII: there the cut
   // splits a token. A typed bracket or operator is a natural boundary, and healing it let the
   // model rewrite what the user typed (`{` became the start of `{ a as b } from …`).
   if (!HEALABLE.test(tail)) return null;
-  return { head, tail };
+  return { ids: ids.slice(0, -1), tail };
 }
 
 const textsCache = new WeakMap<object, string[]>();

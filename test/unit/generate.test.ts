@@ -2,26 +2,19 @@
 // or turn marker ends the generation like EOS. tiny-test (random weights) greedily generates
 // `<|fim_middle|>` for this FIM prompt, which once reached the editor as ghost text.
 import assert from 'node:assert/strict';
-import { join } from 'node:path';
-import { after, before, test } from 'node:test';
-import { Engine, type PromptInput } from '../../src/engine/engine';
+import { test } from 'node:test';
+import type { PromptInput } from '../../src/engine/engine';
 import type { GeneratedToken, GenerateOptions, GenerationResult } from '../../src/engine/generate';
+import { useEngine } from './engineFixture';
 
-let engine: Engine;
-before(async () => {
-  engine = await Engine.open(join(__dirname, '..', '..', 'models', 'tiny-test'), {
-    executionProvider: 'cpu',
-    threads: 1,
-  });
-});
-after(() => engine.dispose());
+const engine = useEngine('tiny-test');
 
 /** Greedy generation's streamed tokens and result. */
 async function generate(
   input: PromptInput,
   opts: Partial<GenerateOptions>,
 ): Promise<{ tokens: GeneratedToken[]; result: GenerationResult }> {
-  const stream = engine.complete(
+  const stream = engine().complete(
     input,
     { maxTokens: 16, temperature: 0, topP: 1, ...opts },
     'test',
@@ -36,7 +29,7 @@ async function generate(
 }
 
 test('a special token ends generation and never appears in the text', async () => {
-  const tok = engine.requireTokenizer();
+  const tok = engine().requireTokenizer();
   const fimMiddle = tok.tokenId('<|fim_middle|>');
   assert.ok(fimMiddle !== undefined && tok.specialIds.has(fimMiddle));
   const prompts = [
@@ -57,7 +50,7 @@ test('a special token ends generation and never appears in the text', async () =
 });
 
 test('minTokens: end and special tokens are masked until that many tokens are out', async () => {
-  const tok = engine.requireTokenizer();
+  const tok = engine().requireTokenizer();
   const input = {
     kind: 'fim' as const,
     prefix: 'const x = 1;\nfunction f() {\n  return ',

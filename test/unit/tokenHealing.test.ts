@@ -2,36 +2,34 @@
 // token (a fresh line's indentation, a half-typed word) is cut back to the token boundary and
 // the model regenerates the dropped text, constrained and unreported.
 import assert from 'node:assert/strict';
-import { join } from 'node:path';
-import { after, before, test } from 'node:test';
-import { Engine, type PromptInput } from '../../src/engine/engine';
-import { HealingConstraint, splitHealTail } from '../../src/engine/tokenHealing';
+import { test } from 'node:test';
+import type { PromptInput } from '../../src/engine/engine';
+import { HealingConstraint, healTail } from '../../src/engine/tokenHealing';
+import { useEngine } from './engineFixture';
 
-let engine: Engine;
-before(async () => {
-  engine = await Engine.open(join(__dirname, '..', '..', 'models', 'moe-lens-code'), {
-    executionProvider: 'cpu',
-    threads: 1,
-  });
-});
-after(() => engine.dispose());
+const engine = useEngine('moe-lens-code');
 
-test('splitHealTail drops the last token of ASCII text, never more', () => {
-  const tok = engine.requireTokenizer();
-  assert.deepEqual(splitHealTail(tok, 'function add(a, b) {\n  '), {
+test('healTail drops the last token of ASCII text, never more', () => {
+  const tok = engine().requireTokenizer();
+  // The text before the cut and the dropped text, as the prompt builder sees them.
+  const splitHealTail = (text: string): { head: string; tail: string } | null => {
+    const h = healTail(tok, tok.encodeOrdinary(text));
+    return h && { head: tok.decode(h.ids), tail: h.tail };
+  };
+  assert.deepEqual(splitHealTail('function add(a, b) {\n  '), {
     head: 'function add(a, b) {',
     tail: '\n  ',
   });
-  const word = splitHealTail(tok, 'const x = cons');
+  const word = splitHealTail('const x = cons');
   assert.ok(word && word.tail.endsWith('cons') && 'const x = cons' === word.head + word.tail);
-  assert.equal(splitHealTail(tok, 'x'), null, 'a single token: nothing before it to keep');
-  assert.equal(splitHealTail(tok, 'const s = "héé'), null, 'non-ASCII tails are left alone');
-  assert.equal(splitHealTail(tok, 'function add(a, b) {'), null, 'a typed bracket is a boundary');
-  assert.equal(splitHealTail(tok, 'const total = xs.reduce('), null);
+  assert.equal(splitHealTail('x'), null, 'a single token: nothing before it to keep');
+  assert.equal(splitHealTail('const s = "héé'), null, 'non-ASCII tails are left alone');
+  assert.equal(splitHealTail('function add(a, b) {'), null, 'a typed bracket is a boundary');
+  assert.equal(splitHealTail('const total = xs.reduce('), null);
 });
 
 test('the constraint keeps exactly the tokens consistent with the healed text', () => {
-  const tok = engine.requireTokenizer();
+  const tok = engine().requireTokenizer();
   const h = new HealingConstraint(tok, '\n  ');
   const logits = new Float32Array(tok.vocabSize);
   h.mask(logits);
@@ -57,12 +55,12 @@ test('a FIM prompt at a fresh line: one token shorter, and the reported text sta
     prefix: 'function add(a, b) {\n  ',
     suffix: '\n}\n',
   };
-  const plain = engine.prompt({ ...input, heal: false });
-  const healed = engine.prompt(input);
+  const plain = engine().prompt({ ...input, heal: false });
+  const healed = engine().prompt(input);
   assert.equal(plain.heal, '');
   assert.equal(healed.heal, '\n  ');
   assert.equal(healed.ids.length, plain.ids.length - 1);
-  const stream = engine.complete(
+  const stream = engine().complete(
     input,
     { maxTokens: 12, temperature: 0, topP: 1, stop: ['\n'] },
     'heal-test',
@@ -88,16 +86,16 @@ test('a FIM prompt at a fresh line: one token shorter, and the reported text sta
 test('generation that reaches the end of the context stops there instead of failing', async () => {
   // Healing tokens do not count in maxTokens, so a caller that left exactly maxTokens of room
   // can be one or two tokens short: the context end must finish the generation ('length').
-  const ctx = engine.model.config.contextLength;
+  const ctx = engine().model.config.contextLength;
   let body = '';
   const input = (): PromptInput => ({
     kind: 'fim',
     prefix: `${body}function f() {\n  `,
     suffix: '',
   });
-  while (engine.prompt(input()).ids.length < ctx - 8) body += 'x = 1;\n';
-  const room = ctx - engine.prompt(input()).ids.length;
-  const stream = engine.complete(
+  while (engine().prompt(input()).ids.length < ctx - 8) body += 'x = 1;\n';
+  const room = ctx - engine().prompt(input()).ids.length;
+  const stream = engine().complete(
     input(),
     { maxTokens: room + 4, minTokens: room + 4, temperature: 0, topP: 1 },
     'heal-ctx',
@@ -105,5 +103,5 @@ test('generation that reaches the end of the context stops there instead of fail
   let r = await stream.next();
   while (!r.done) r = await stream.next();
   assert.equal(r.value.finishReason, 'length');
-  assert.equal(engine.slot('heal-ctx').length, ctx, 'the context is full, not overflowed');
+  assert.equal(engine().slot('heal-ctx').length, ctx, 'the context is full, not overflowed');
 });
