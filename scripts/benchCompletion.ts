@@ -24,13 +24,13 @@ import {
   CompletionPipeline,
   DEFAULT_COMPLETION_SETTINGS,
   engineClientAdapter,
-  inProcessEngine,
   type CompletionEngine,
   type CompletionRequest,
   type CompletionSettings,
   type PipelineEvent,
   type Suggestion,
 } from '../src/completion/pipeline';
+import { inProcessEngine } from '../src/completion/inProcessEngine';
 import { Engine, defaultModelDir } from '../src/engine/engine';
 import { EngineClient } from '../src/host/engineClient';
 import { mulberry32 } from '../src/engine/sampler';

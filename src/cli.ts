@@ -211,11 +211,17 @@ async function cmdComplete(v: Values): Promise<void> {
     if (!v.json && r.value.text !== null) process.stdout.write(r.value.text);
     r = await stream.next();
   }
-  const { text, finishReason, stats } = r.value;
+  const { text, finishReason, stats, fit } = r.value;
   if (v.json) {
-    process.stdout.write(JSON.stringify({ text, finishReason, tokens, stats }) + '\n');
+    process.stdout.write(JSON.stringify({ text, finishReason, tokens, stats, fit }) + '\n');
   } else {
-    process.stdout.write(`\n[${finishReason}; ${stats.decodeTokensPerSecond.toFixed(1)} tok/s]\n`);
+    const cut =
+      fit && fit.prefixLinesDropped > 0
+        ? `; prompt cut to its last ${fit.prefixLinesKept} lines to fit the context`
+        : '';
+    process.stdout.write(
+      `\n[${finishReason}; ${stats.decodeTokensPerSecond.toFixed(1)} tok/s${cut}]\n`,
+    );
   }
   await engine.dispose();
 }

@@ -63,6 +63,8 @@ export function activate(context: vscode.ExtensionContext): void {
   const panel = new RoutingPanel(context.extensionUri, log);
   subs.push(panel);
 
+  // The status bar needs the provider, which needs the pipeline: it joins once built.
+  const statusRef: { bar?: StatusBar } = {};
   const pipeline = new CompletionPipeline(
     engineClientAdapter(withHangTimeout(client)),
     () => completionSettings(settings.current),
@@ -74,9 +76,12 @@ export function activate(context: vscode.ExtensionContext): void {
     } catch (err) {
       log.warn(`routing panel: ${err instanceof Error ? err.message : String(err)}`);
     }
+    statusRef.bar?.onPipelineEvent(e);
     const line = describePipelineEvent(e);
     if (line === null) return;
     if (e.type === 'error') log.warn(`completion ${line}`);
+    // Why a request produced nothing: one line at Info level (the rest is trace).
+    else if (e.type === 'none' && e.code !== 'cancelled') log.info(`completion ${line}`);
     else log.trace(`completion ${line}`);
   };
   subs.push(pipeline);
@@ -88,7 +93,8 @@ export function activate(context: vscode.ExtensionContext): void {
       provider,
     ),
   );
-  subs.push(new StatusBar(settings, engine, provider));
+  statusRef.bar = new StatusBar(settings, engine, provider);
+  subs.push(statusRef.bar);
 
   // The expert-routing panel follows the completion the editor actually shows.
   subs.push(
@@ -114,7 +120,11 @@ export function activate(context: vscode.ExtensionContext): void {
     engine.onDidChangeState((state) => {
       if (state.kind === 'ready') {
         panel.setModel(panelModel(path.basename(state.modelDir), state.info));
-      } else if (state.kind !== 'loading') panel.setModel(null);
+        pipeline.setModel(state.info); // its context sizes the prompt window
+      } else if (state.kind !== 'loading') {
+        panel.setModel(null);
+        pipeline.setModel(null);
+      }
     }),
   );
   subs.push(...registerAnalyzeCommands({ client, engine, panel, settings, log }));

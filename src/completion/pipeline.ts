@@ -1,20 +1,16 @@
-// The completion pipeline, one stage per module, called in this order:
+// The completion pipeline's request flow, one stage per module, called in this order:
 //   secrets → mode → context → cache (exact, type-through, a running generation to share)
-//   → debounce → engine (FIM prompt, KV slot 'completion') → postprocess → cache put.
+//   → debounce → engine (request.ts: FIM prompt fitted by tokens in the engine; generations.ts:
+//   one shared KV slot) → postprocess → gate (confidence, syntax) → cache put.
 // Plain Node: no vscode import. Cancellation is an AbortSignal; the VS Code adapter bridges its
 // CancellationToken. A cancelled request resolves to null at once; the generation it started is
 // aborted when a newer request needs the engine, or `reuseGraceMs` after its last waiter left
 // (a request typed through it may still attach meanwhile).
-import type { PromptInput } from '../engine/engine';
+// Only results the model finished are cached: a request cut short by time, cancellation or an
+// error caches nothing, so the same spot is asked again later.
 import { CancelledError } from '../engine/errors';
-import type {
-  FinishReason,
-  GeneratedToken,
-  GenerationResult,
-  GenerationStats,
-} from '../engine/generate';
-import type { CompleteOptions } from '../host/protocol';
-import { CompletionCache, MAX_TYPED_CHARS, SUFFIX_HEAD_CHARS } from './cache';
+import type { GeneratedToken, GenerationResult, GenerationStats } from '../engine/generate';
+import { CompletionCache } from './cache';
 import {
   DEFAULT_CONTEXT_OPTIONS,
   buildContext,
@@ -22,65 +18,33 @@ import {
   type ContextOptions,
 } from './context';
 import { Debouncer, realSleep } from './debounce';
+import { DEFAULT_MIN_CONFIDENCE, confidence, confidenceGate, syntaxGate } from './gate';
+import { Generations, type Generation, type GenerationOutcome } from './generations';
 import { decideMode, type CompletionMode } from './mode';
 import { blockEnd, postprocess } from './postprocess';
+import { completeOptions, promptInput } from './request';
 import { DEFAULT_SECRET_PATTERNS, secretPattern } from './secrets';
 import { cursorLine } from './text';
+import type {
+  CompletionEngine,
+  CompletionRequest,
+  CompletionSettings,
+  NoneCode,
+  PipelineEvent,
+  Suggestion,
+  SyntaxVerdict,
+} from './types';
 
-/** What the pipeline needs from an engine; EngineClient fits through engineClientAdapter. */
-export interface CompletionEngine {
-  complete(
-    params: { input: PromptInput; options: CompleteOptions; slot: string },
-    opts: { signal?: AbortSignal; onToken?: (t: GeneratedToken) => void },
-  ): Promise<GenerationResult>;
-}
-
-/** The engine host's client (src/host/engineClient.ts) as a CompletionEngine. */
-export function engineClientAdapter(client: {
-  call(
-    method: 'complete',
-    params: { input: PromptInput; options: CompleteOptions; slot: string },
-    opts: { signal?: AbortSignal; onToken?: (t: GeneratedToken) => void },
-  ): Promise<GenerationResult>;
-}): CompletionEngine {
-  return { complete: (params, opts) => client.call('complete', params, opts) };
-}
-
-/** An in-process Engine (src/engine/engine.ts) as a CompletionEngine (tests, benchmarks). */
-export function inProcessEngine(engine: {
-  complete(
-    input: PromptInput,
-    opts: CompleteOptions & { signal?: AbortSignal },
-    slot: string,
-  ): AsyncGenerator<GeneratedToken, GenerationResult>;
-}): CompletionEngine {
-  return {
-    async complete(params, opts) {
-      const stream = engine.complete(
-        params.input,
-        { ...params.options, signal: opts.signal },
-        params.slot,
-      );
-      let r = await stream.next();
-      while (!r.done) {
-        opts.onToken?.(r.value);
-        r = await stream.next();
-      }
-      return r.value;
-    },
-  };
-}
-
-export interface CompletionSettings {
-  maxTokens: number;
-  temperature: number;
-  debounceMs: number;
-  contextLines: number;
-  secretPatterns: string[];
-  extraContext: boolean;
-  maxTimeMs: number;
-  multiline: boolean;
-}
+export type {
+  CompletionEngine,
+  CompletionRequest,
+  CompletionSettings,
+  NoneCode,
+  PipelineEvent,
+  Suggestion,
+} from './types';
+export { engineClientAdapter } from './completionEngine';
+export { MAX_EXTRA_CHARS, MAX_EXTRA_FILES, SINGLE_LINE_MAX_TOKENS } from './request';
 
 export const DEFAULT_COMPLETION_SETTINGS: CompletionSettings = {
   maxTokens: 64,
@@ -91,63 +55,8 @@ export const DEFAULT_COMPLETION_SETTINGS: CompletionSettings = {
   extraContext: true,
   maxTimeMs: 1000,
   multiline: true,
+  minConfidence: DEFAULT_MIN_CONFIDENCE,
 };
-
-export interface CompletionRequest {
-  /** Cache identity of the document (uri.toString()). */
-  uri: string;
-  /** File system path (or uri path), matched against the secret patterns. */
-  path: string;
-  /** Workspace-relative path shown to the model as the file header (never the home folder). */
-  displayPath?: string;
-  languageId: string;
-  /** The whole document and the cursor's offset in it. */
-  text: string;
-  offset: number;
-  /** Other files as context (most stable first); used when `extraContext` is on. */
-  extraFiles?: { path: string; text: string }[];
-  signal?: AbortSignal;
-  /** Triggered by the user (command, shortcut): no debounce, mid-line allowed. */
-  explicit?: boolean;
-}
-
-export interface Suggestion {
-  /** Text to insert at the cursor. */
-  text: string;
-  source: 'model' | 'cache' | 'typed-through';
-  /** Request → suggestion, without the debounce wait (ms). */
-  latencyMs: number;
-  /** Time spent in the debounce wait (ms). */
-  debounceMs: number;
-  /** The generated tokens covering `text` (with their routing), for the routing panel. */
-  tokens: GeneratedToken[];
-  stats?: GenerationStats;
-  requestId: number;
-}
-
-export type PipelineEvent =
-  | { type: 'skip'; requestId: number; reason: string }
-  | { type: 'hit'; requestId: number; source: 'cache' | 'typed-through'; empty: boolean }
-  | { type: 'debounce'; requestId: number; delayMs: number; superseded: boolean }
-  | {
-      type: 'generation';
-      requestId: number;
-      speculative: boolean;
-      outcome: 'done' | 'cancelled' | 'error';
-      finishReason: FinishReason | undefined;
-      stats: GenerationStats | undefined;
-      modelMs: number;
-      rawText: string;
-      /** The suggestion after postprocessing ('' if discarded, see `discarded`). */
-      text: string;
-      discarded: string | undefined;
-    }
-  /** A generated token as it streams (the routing panel's live view). */
-  | { type: 'token'; requestId: number; speculative: boolean; token: GeneratedToken }
-  | { type: 'suggestion'; requestId: number; suggestion: Suggestion }
-  | { type: 'none'; requestId: number; reason: string }
-  | { type: 'cancelled'; requestId: number }
-  | { type: 'error'; requestId: number; message: string };
 
 export interface PipelineOptions {
   /** Clock and timer (benchmarks run on simulated time). */
@@ -164,34 +73,21 @@ export interface PipelineOptions {
   slot?: string;
 }
 
-/** Single-line completions are short (Copilot: p50 line length is 19 characters). */
-export const SINGLE_LINE_MAX_TOKENS = 32;
-export const MAX_EXTRA_FILES = 3;
-export const MAX_EXTRA_CHARS = 3000;
+/**
+ * Characters of prefix and suffix sent per token of model context: generous (code averages
+ * 3–4 characters per token) so that the engine's token budget is what cuts, not this cap.
+ */
+const CHARS_PER_CONTEXT_TOKEN = 6;
 
+/** What the cache keeps with each suggestion. */
 interface Payload {
-  /** All streamed tokens; their texts concatenate to the raw text the suggestion is a prefix of. */
+  /** All streamed tokens; their texts concatenate to the raw text. */
   tokens: GeneratedToken[];
   stats?: GenerationStats;
-}
-
-interface Generation {
-  uri: string;
-  prefix: string;
-  suffix: string;
-  speculative: boolean;
-  controller: AbortController;
-  /** Streamed raw text and tokens. */
-  text: string;
-  tokens: GeneratedToken[];
-  /** Block end seen while streaming: stopped on purpose, the result counts. */
-  finished: boolean;
-  /** The prompt did not fit the model's context: the window was shrunk, worth one retry. */
-  overflow: boolean;
-  waiters: number;
-  grace: AbortController | null;
-  /** The postprocessed suggestion ('' = none), or null if cancelled. */
-  done: Promise<string | null>;
+  /** Raw characters before the suggestion's first one (postprocess rule 0). */
+  start: number;
+  /** Why there is no suggestion (text ''). */
+  none?: { code: NoneCode; reason: string };
 }
 
 interface Prepared {
@@ -228,15 +124,13 @@ export class CompletionPipeline {
   routerProbs = false;
   private readonly cache: CompletionCache<Payload>;
   private readonly debouncer: Debouncer;
-  private readonly generations = new Set<Generation>();
-  /** Engine calls run one at a time (one KV slot); each waits for the previous to settle. */
-  private engineChain: Promise<unknown> = Promise.resolve();
+  private readonly generations: Generations;
   private seq = 0;
   private readonly now: () => number;
   private readonly sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
   private disposed = false;
-  /** Cap on prefix + suffix chars, learned when a prompt overflowed the model's context. */
-  private windowChars = Infinity;
+  /** The loaded model's context in tokens (sizes the character window); unknown: defaults. */
+  private contextLength: number | undefined;
 
   constructor(
     private readonly engine: CompletionEngine,
@@ -253,6 +147,14 @@ export class CompletionPipeline {
       now: this.now,
       sleep: this.sleep,
     });
+    this.generations = new Generations(this.sleep, options.reuseGraceMs ?? 100, log);
+  }
+
+  /** The loaded model changed: its context sizes the window; old suggestions are not its own. */
+  setModel(info: { contextLength: number } | null): void {
+    this.contextLength = info?.contextLength;
+    this.generations.abortAll();
+    this.cache.clear();
   }
 
   /** The suggestion for the cursor, or null (skipped, nothing useful, cancelled, superseded). */
@@ -264,7 +166,6 @@ export class CompletionPipeline {
     const s = this.settings();
     const prepared = this.prepare(req, s, requestId);
     if (!prepared) return null;
-    const { ctx } = prepared;
     const cancelled = (): null => {
       this.emit({ type: 'cancelled', requestId });
       return null;
@@ -275,7 +176,7 @@ export class CompletionPipeline {
     const first = await this.fromCacheOrRunning(req, prepared, 0);
     if (first !== undefined) return first;
     if (req.signal?.aborted) return cancelled();
-    this.abortIdleGenerations();
+    this.generations.abortIdle();
 
     // Debounce.
     let debounceMs = 0;
@@ -293,16 +194,8 @@ export class CompletionPipeline {
       if (req.signal?.aborted) return cancelled();
     }
 
-    // Generate (once more with a smaller window if the prompt overflowed the model's context).
-    const gen = this.startGeneration(req, ctx, prepared.mode, s, false, requestId);
-    const result = await this.awaitGeneration(gen, req, prepared, debounceMs);
-    if (!gen.overflow || req.signal?.aborted) return result ?? null;
-    const retry = this.prepare(req, s, requestId);
-    if (!retry) return null;
-    const again = this.startGeneration(req, retry.ctx, retry.mode, s, false, requestId);
-    return (
-      (await this.awaitGeneration(again, req, { ...retry, t0: prepared.t0 }, debounceMs)) ?? null
-    );
+    const g = this.startGeneration(req, prepared, s, false);
+    return (await this.awaitGeneration(g, req, prepared, debounceMs)) ?? null;
   }
 
   /**
@@ -320,20 +213,18 @@ export class CompletionPipeline {
       signal: undefined,
     };
     const s = this.settings();
-    const requestId = ++this.seq;
-    const prepared = this.prepare(next, s, requestId);
+    const prepared = this.prepare(next, s, ++this.seq);
     if (!prepared) return;
     const { ctx } = prepared;
     if (this.cache.has(next.uri, ctx.prefix, ctx.suffix)) return;
-    if (this.runningFor(next.uri, ctx)) return;
-    this.startGeneration(next, ctx, prepared.mode, s, true, requestId);
+    if (this.generations.find(next.uri, ctx)) return;
+    this.startGeneration(next, prepared, s, true);
   }
 
   /** Aborts running generations; later calls return null. */
   dispose(): void {
     this.disposed = true;
-    for (const g of this.generations) g.controller.abort();
-    this.generations.clear();
+    this.generations.abortAll();
     this.cache.clear();
   }
 
@@ -361,11 +252,12 @@ export class CompletionPipeline {
     });
     if (mode.kind === 'skip') return skip(mode.reason);
     const o = { ...DEFAULT_CONTEXT_OPTIONS, ...this.options.context };
+    const window = this.contextLength ? this.contextLength * CHARS_PER_CONTEXT_TOKEN : Infinity;
     const c = buildContext(req.text, req.offset, {
       ...o,
       contextLines: s.contextLines,
-      maxPrefixChars: Math.min(o.maxPrefixChars, Math.floor(this.windowChars * 0.75)),
-      maxSuffixChars: Math.min(o.maxSuffixChars, Math.floor(this.windowChars * 0.25)),
+      maxPrefixChars: Math.min(o.maxPrefixChars, Math.floor(window * 0.75)),
+      maxSuffixChars: Math.min(o.maxSuffixChars, Math.floor(window * 0.25)),
     });
     if (!c.ok) return skip(c.reason);
     return { requestId, t0, ctx: c.context, mode };
@@ -379,7 +271,7 @@ export class CompletionPipeline {
   ): Promise<Suggestion | null | undefined> {
     const cached = this.fromCache(req, p, debounceMs);
     if (cached !== undefined) return cached;
-    const running = this.runningFor(req.uri, p.ctx);
+    const running = this.generations.find(req.uri, p.ctx);
     if (!running) return undefined;
     return this.awaitGeneration(running, req, p, debounceMs);
   }
@@ -401,117 +293,49 @@ export class CompletionPipeline {
       });
     }
     if (hit.text === '') {
-      this.emit({ type: 'none', requestId: p.requestId, reason: 'no suggestion here (cached)' });
+      const why = hit.value.none ?? { code: 'empty' as const, reason: 'no suggestion' };
+      this.none(p.requestId, why.code, source ? why.reason : `${why.reason} (cached)`);
       return null;
     }
-    const start = hit.typed.length;
+    const start = hit.value.start + hit.typed.length;
+    const tokens = tokensInRange(hit.value.tokens, start, start + hit.text.length);
     const suggestion: Suggestion = {
       text: hit.text,
       source: source ?? hit.source,
       latencyMs: this.now() - p.t0 - debounceMs,
       debounceMs,
-      tokens: tokensInRange(hit.value.tokens, start, start + hit.text.length),
+      tokens,
       stats: hit.value.stats,
+      confidence: confidence(tokens),
       requestId: p.requestId,
     };
     this.emit({ type: 'suggestion', requestId: p.requestId, suggestion });
     return suggestion;
   }
 
-  /** A running generation whose result this request can use (same state, or typed through). */
-  private runningFor(uri: string, ctx: CompletionContext): Generation | undefined {
-    const head = ctx.suffix.slice(0, SUFFIX_HEAD_CHARS);
-    for (const g of this.generations) {
-      if (g.controller.signal.aborted && !g.finished) continue;
-      if (g.uri !== uri || g.suffix.slice(0, SUFFIX_HEAD_CHARS) !== head) continue;
-      const typedLength = ctx.prefix.length - g.prefix.length;
-      if (typedLength < 0 || typedLength > MAX_TYPED_CHARS) continue;
-      if (!ctx.prefix.startsWith(g.prefix)) continue;
-      const typed = ctx.prefix.slice(g.prefix.length);
-      // Only when the output so far already confirms what was typed since.
-      if (g.text.startsWith(typed)) return g;
-    }
-    return undefined;
-  }
-
-  /** Aborts generations nobody waits for (a new request needs the engine for something else). */
-  private abortIdleGenerations(): void {
-    for (const g of this.generations) if (g.waiters === 0) this.abort(g);
-  }
-
-  private abort(g: Generation): void {
-    g.grace?.abort();
-    g.grace = null;
-    g.controller.abort();
-  }
-
   private startGeneration(
     req: CompletionRequest,
-    ctx: CompletionContext,
-    mode: CompletionMode,
+    p: Prepared,
     s: CompletionSettings,
     speculative: boolean,
-    requestId: number,
   ): Generation {
-    // The engine has one completion slot: whatever else runs is stale now.
-    for (const g of this.generations) this.abort(g);
-    const g: Generation = {
-      uri: req.uri,
-      prefix: ctx.prefix,
-      suffix: ctx.suffix,
-      speculative,
-      controller: new AbortController(),
-      text: '',
-      tokens: [],
-      finished: false,
-      overflow: false,
-      waiters: 0,
-      grace: null,
-      done: Promise.resolve(null),
-    };
-    const run = this.engineChain.then(() => this.runEngine(g, req, ctx, mode, s, requestId));
-    this.engineChain = run.catch(() => {});
-    g.done = run.finally(() => this.generations.delete(g));
-    // Nobody may be waiting any more when it fails: log instead of an unhandled rejection.
-    g.done.catch((e: unknown) => {
-      if (g.waiters === 0) {
-        this.log(`completion failed: ${e instanceof Error ? e.message : String(e)}`);
-      }
-    });
-    this.generations.add(g);
-    return g;
+    return this.generations.start({ uri: req.uri, ctx: p.ctx, speculative }, (g) =>
+      this.runEngine(g, req, p, s),
+    );
   }
 
   private async runEngine(
     g: Generation,
     req: CompletionRequest,
-    ctx: CompletionContext,
-    mode: CompletionMode,
+    p: Prepared,
     s: CompletionSettings,
-    requestId: number,
-  ): Promise<string | null> {
-    if (g.controller.signal.aborted) return null;
+  ): Promise<GenerationOutcome> {
+    const { ctx, mode, requestId } = p;
     const t0 = this.now();
     const multi = mode.kind === 'multi-line';
-    const input: PromptInput = { kind: 'fim', prefix: ctx.prefix, suffix: ctx.suffix };
-    if (req.displayPath) input.path = req.displayPath;
-    if (s.extraContext && req.extraFiles && req.extraFiles.length > 0) {
-      const extra = this.extraFiles(req, s);
-      if (extra.length > 0) input.extra = extra;
-    }
-    const options: CompleteOptions = {
-      maxTokens: multi ? s.maxTokens : Math.min(s.maxTokens, SINGLE_LINE_MAX_TOKENS),
-      temperature: s.temperature,
-      topP: s.temperature > 0 ? 0.95 : 1,
-      stop: multi ? ['\n\n\n'] : ['\n'],
-    };
-    if (s.maxTimeMs > 0) options.maxTimeMs = s.maxTimeMs;
-    // A fresh, empty line in a block (the user pressed Enter to write code there): the model may
-    // not end the middle before writing anything.
-    if (multi && /\n[ \t]*$/.test(ctx.prefix)) options.minTokens = 1;
-    if (this.routerProbs) options.fullProbs = true;
+    const tokens: GeneratedToken[] = [];
     const onToken = (t: GeneratedToken): void => {
-      g.tokens.push(t);
+      tokens.push(t);
       this.emit({ type: 'token', requestId, speculative: g.speculative, token: t });
       g.text += t.text ?? '';
       // Stop as soon as the block is known to have ended: the rest would be cut anyway.
@@ -533,6 +357,7 @@ export class CompletionPipeline {
         outcome,
         finishReason: result?.finishReason,
         stats: result?.stats,
+        fit: result?.fit,
         modelMs: this.now() - t0,
         rawText: g.text,
         text,
@@ -541,51 +366,84 @@ export class CompletionPipeline {
     let result: GenerationResult | undefined;
     try {
       result = await this.engine.complete(
-        { input, options, slot: this.options.slot ?? 'completion' },
+        {
+          input: promptInput(req, ctx, s),
+          options: completeOptions(ctx, mode, s, this.routerProbs),
+          slot: this.options.slot ?? 'completion',
+        },
         { signal: g.controller.signal, onToken },
       );
     } catch (e) {
-      const overflow = /context of (\d+) tokens exceeds the model's (\d+)/.exec(String(e));
-      if (overflow) {
-        // Prompt + output must fit the model's context: shrink the window (chars per token vary
-        // with the tokenizer) and let the request retry once.
-        const [total, limit] = [Number(overflow[1]), Number(overflow[2])];
-        const promptTokens = Math.max(1, total - g.tokens.length);
-        const budget = limit - options.maxTokens - 16;
-        const ratio = Math.max(0.1, Math.min(0.9, budget / promptTokens));
-        const chars = ctx.prefix.length + ctx.suffix.length;
-        this.windowChars = Math.min(this.windowChars, Math.floor(chars * ratio));
-        this.log(`${String(e)}: context window now ${this.windowChars} chars`);
-        g.overflow = true;
-        event('error');
-        return null;
-      }
       if (!isCancellation(e)) {
         event('error');
         throw e;
       }
     }
-    if (!g.finished && (result === undefined || result.finishReason === 'cancelled')) {
+    const cancelled = result === undefined || result.finishReason === 'cancelled';
+    if (!g.finished && cancelled) {
       event('cancelled', result);
-      return null;
+      return { kind: 'cancelled' };
     }
-    if (g.tokens.some((t) => t.text === null)) {
+    if (tokens.some((t) => t.text === null)) {
       event('error', result);
       throw new Error('the model has no tokenizer: completions need one');
     }
-    const post = postprocess(g.text, {
+    // Out of time: what came so far is shown if it makes a suggestion, never cached as "none".
+    const partial = result?.finishReason === 'time';
+    const verdict = await this.judge(g.text, tokens, req, ctx, mode, s);
+    if (!verdict.ok && partial) {
+      event('done', result, '', `${verdict.reason} (out of time)`);
+      return { kind: 'none', reason: `out of time (${verdict.reason})` };
+    }
+    const text = verdict.ok ? verdict.text : '';
+    this.cache.put(req.uri, ctx.prefix, ctx.suffix, text, {
+      tokens,
+      stats: result?.stats,
+      start: verdict.ok ? verdict.start : 0,
+      none: verdict.ok ? undefined : { code: verdict.code, reason: verdict.reason },
+    });
+    event('done', result, text, verdict.ok ? undefined : verdict.reason);
+    return { kind: 'cached' };
+  }
+
+  /** Postprocess, then the gate: the text to show, or why there is none. */
+  private async judge(
+    raw: string,
+    tokens: GeneratedToken[],
+    req: CompletionRequest,
+    ctx: CompletionContext,
+    mode: CompletionMode,
+    s: CompletionSettings,
+  ): Promise<
+    { ok: true; text: string; start: number } | { ok: false; code: NoneCode; reason: string }
+  > {
+    const post = postprocess(raw, {
       prefix: ctx.prefix,
       suffix: ctx.suffix,
       languageId: req.languageId,
       mode,
     });
-    const text = post.ok ? post.text : '';
-    this.cache.put(req.uri, ctx.prefix, ctx.suffix, text, {
-      tokens: g.tokens,
-      stats: result?.stats,
-    });
-    event('done', result, text, post.ok ? undefined : post.reason);
-    return text;
+    if (!post.ok) return { ok: false, code: 'empty', reason: post.reason };
+    const covering = tokensInRange(tokens, post.start, post.start + post.text.length);
+    const conf = confidenceGate(confidence(covering), s.minConfidence);
+    if (!conf.ok) return conf;
+    let verdict: SyntaxVerdict | undefined;
+    if (this.engine.checkSyntax) {
+      // No signal: the check is short, and a block end seen while streaming aborts the
+      // generation's own signal on purpose.
+      try {
+        verdict = await this.engine.checkSyntax(
+          { languageId: req.languageId, before: ctx.prefix, insert: post.text, after: ctx.suffix },
+          {},
+        );
+      } catch (e) {
+        // A parser failure must not cost the suggestion; the log says why the gate was open.
+        if (!isCancellation(e)) this.log(`syntax check failed: ${String(e)}`);
+      }
+    }
+    const syntax = syntaxGate(verdict);
+    if (!syntax.ok) return syntax;
+    return { ok: true, text: post.text, start: post.start };
   }
 
   /**
@@ -598,43 +456,23 @@ export class CompletionPipeline {
     p: Prepared,
     debounceMs: number,
   ): Promise<Suggestion | null | undefined> {
-    g.waiters++;
-    g.grace?.abort();
-    g.grace = null;
-    let left = false;
-    const leave = (): void => {
-      if (left) return;
-      left = true;
-      g.waiters--;
-      if (g.waiters === 0 && !g.speculative && !g.controller.signal.aborted) this.startGrace(g);
-    };
-    const ABORTED = Symbol('aborted');
-    let onAbort = (): void => {};
-    const aborted = new Promise<typeof ABORTED>((resolve) => {
-      onAbort = () => resolve(ABORTED);
-      if (req.signal?.aborted) onAbort();
-      req.signal?.addEventListener('abort', onAbort, { once: true });
-    });
-    let outcome: string | null | typeof ABORTED;
+    let outcome: GenerationOutcome | 'aborted';
     try {
-      outcome = await Promise.race([g.done, aborted]);
+      outcome = await this.generations.wait(g, req.signal);
     } catch (e) {
-      left = true;
-      g.waiters--;
       this.emit({ type: 'error', requestId: p.requestId, message: String(e) });
       throw e;
-    } finally {
-      req.signal?.removeEventListener('abort', onAbort);
     }
-    if (outcome === ABORTED) {
-      leave();
+    if (outcome === 'aborted') {
       this.emit({ type: 'cancelled', requestId: p.requestId });
       return null;
     }
-    left = true;
-    g.waiters--;
-    if (outcome === null) {
-      this.emit({ type: 'none', requestId: p.requestId, reason: 'generation cancelled' });
+    if (outcome.kind === 'cancelled') {
+      this.none(p.requestId, 'cancelled', 'generation cancelled');
+      return null;
+    }
+    if (outcome.kind === 'none') {
+      this.none(p.requestId, 'timeout', outcome.reason);
       return null;
     }
     // The generation cached its result: this is an exact hit, or typed through it; undefined
@@ -647,37 +485,8 @@ export class CompletionPipeline {
     );
   }
 
-  private startGrace(g: Generation): void {
-    const ms = this.options.reuseGraceMs ?? 100;
-    if (ms <= 0) {
-      this.abort(g);
-      return;
-    }
-    const grace = new AbortController();
-    g.grace = grace;
-    void this.sleep(ms, grace.signal).then(() => {
-      if (!grace.signal.aborted && g.waiters === 0) this.abort(g);
-    });
-  }
-
-  /** Other files for the prompt: not the current one, not secret, capped at whole lines. */
-  private extraFiles(
-    req: CompletionRequest,
-    s: CompletionSettings,
-  ): { path: string; text: string }[] {
-    const out: { path: string; text: string }[] = [];
-    for (const f of req.extraFiles ?? []) {
-      if (out.length >= MAX_EXTRA_FILES) break;
-      if (f.path === req.path || secretPattern(f.path, s.secretPatterns) !== null) continue;
-      let text = f.text;
-      if (text.length > MAX_EXTRA_CHARS) {
-        const cut = text.lastIndexOf('\n', MAX_EXTRA_CHARS);
-        text = text.slice(0, cut > 0 ? cut + 1 : MAX_EXTRA_CHARS);
-      }
-      if (text.includes('\0')) continue;
-      out.push({ path: f.path, text });
-    }
-    return out;
+  private none(requestId: number, code: NoneCode, reason: string): void {
+    this.emit({ type: 'none', requestId, code, reason });
   }
 
   private emit(e: PipelineEvent): void {

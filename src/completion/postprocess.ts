@@ -1,5 +1,12 @@
-// Stage: turns raw model output into the suggestion shown. Every rule only cuts the end off, so
-// the result is always a prefix of the raw text (the routing panel maps it back to tokens):
+// Stage: turns raw model output into the suggestion shown. Rule 0 fixes the start at the cursor;
+// every later rule only cuts the end off, so the result maps back to the raw text's tokens from
+// `start` on (the routing panel shows them):
+//   0. the boundary: the editor already has what is before the cursor, so the suggestion never
+//      starts with whitespace where the line before the cursor is indentation or ends with a
+//      space (its first line is moved to the cursor's column, the lines after it by as much:
+//      otherwise VS Code's Tab indents instead of accepting), and a suggestion that repeats the
+//      operator just typed (`x = ` + `= y`) or leaves out the name after a declaration keyword
+//      (`const ` + `= y`) is discarded;
 //   1. single-line stops at the first line break; multi-line stops where the block ends
 //      (indentation back at the opening line's, or two blank lines);
 //   2. brackets stay balanced: stop at a closer that mismatches, or that closes a bracket opened
@@ -21,7 +28,50 @@ export interface PostprocessInput {
   mode: CompletionMode;
 }
 
-export type PostprocessResult = { ok: true; text: string } | { ok: false; reason: string };
+/** `start`: raw characters dropped at the start (rule 0); the rest maps to the raw text. */
+export type PostprocessResult =
+  { ok: true; text: string; start: number } | { ok: false; reason: string };
+
+/** An operator the line may end with before a space: a suggestion must not type it again. */
+const TYPED_OPERATOR = /[=,;:.+\-*/%&|^<>!?]\s+$/;
+/** What a suggestion after such an operator must not start with. */
+const REPEATED_START = /^[=,;:]/;
+/** A declaration keyword waiting for its name. */
+const NAME_EXPECTED = /(?:^|[^\w$.])(?:const|let|var|function|class|interface|type|enum|def)\s+$/;
+
+/**
+ * Rule 0: the raw text with its start fitted to the cursor. `linePrefix` is the cursor's line
+ * before the cursor. Returns the text, the raw chars dropped at its start, or a reason to drop.
+ */
+export function fitBoundary(
+  raw: string,
+  linePrefix: string,
+): { text: string; start: number } | { reason: string } {
+  let text = raw;
+  let start = 0;
+  const atIndent = isBlank(linePrefix);
+  if (atIndent || /[ \t]$/.test(linePrefix)) {
+    const lead = /^[ \t]*/.exec(text)?.[0] ?? '';
+    if (lead.length > 0 && lead.length < text.length && text[lead.length] !== '\n') {
+      start = lead.length;
+      text = text.slice(start);
+      // The lines after the first were written for the model's column: move them as much.
+      if (atIndent) {
+        text = text
+          .split('\n')
+          .map((l, i) => (i > 0 && l.startsWith(lead) ? l.slice(lead.length) : l))
+          .join('\n');
+      }
+    }
+  }
+  if (TYPED_OPERATOR.test(linePrefix) && REPEATED_START.test(text)) {
+    return { reason: 'repeats the operator before the cursor' };
+  }
+  if (NAME_EXPECTED.test(linePrefix) && /^[=(:,;]/.test(text)) {
+    return { reason: 'no name after the declaration keyword' };
+  }
+  return { text, start };
+}
 
 /**
  * Where a multi-line completion's block ends in `text`: the index to cut at, or -1 while the
@@ -144,9 +194,14 @@ export function repetitionCut(text: string, minRepeats = 3): number {
 export function postprocess(raw: string, input: PostprocessInput): PostprocessResult {
   const { prefix, suffix, mode } = input;
   if (mode.kind === 'skip') return { ok: false, reason: mode.reason };
-  // 0. never show broken characters: cut at the first U+FFFD (bytes that decode to no character)
-  const broken = raw.indexOf('\uFFFD');
-  let text = broken >= 0 ? raw.slice(0, broken) : raw;
+  // 0. the boundary at the cursor; never show broken characters: cut at the first U+FFFD (bytes
+  // that decode to no character)
+  const linePrefix = prefix.slice(prefix.lastIndexOf('\n') + 1);
+  const fitted = fitBoundary(raw, linePrefix);
+  if ('reason' in fitted) return { ok: false, reason: fitted.reason };
+  const { start } = fitted;
+  const broken = fitted.text.indexOf('\uFFFD');
+  let text = broken >= 0 ? fitted.text.slice(0, broken) : fitted.text;
   text = text.slice(0, repetitionCut(text));
   // 1. line or block end
   if (mode.kind === 'single-line') {
@@ -165,7 +220,6 @@ export function postprocess(raw: string, input: PostprocessInput): PostprocessRe
   text = text.trimEnd();
   if (text.trim().length === 0) return { ok: false, reason: 'empty' };
   if (!text.includes('\n')) {
-    const linePrefix = prefix.slice(prefix.lastIndexOf('\n') + 1);
     const lineSuffix = stripCr(suffix.split('\n', 1)[0] ?? '');
     const completed = (linePrefix + text + lineSuffix).trimEnd();
     const lines = prefix.split('\n').slice(0, -1).map(stripCr);
@@ -177,5 +231,5 @@ export function postprocess(raw: string, input: PostprocessInput): PostprocessRe
       return { ok: false, reason: 'repeats the next line' };
     }
   }
-  return { ok: true, text };
+  return { ok: true, text, start };
 }

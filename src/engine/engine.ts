@@ -3,8 +3,17 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { IncrementalDecoder } from './detokenizer';
-import { MoeLensError } from './errors';
+import { ContextOverflowError, MoeLensError } from './errors';
 import { buildFimIds, type FimTokens } from './fim';
+import {
+  DEFAULT_SHARES,
+  emptyFit,
+  keepEnd,
+  keepStart,
+  promptBudget,
+  type FitShares,
+  type PromptFit,
+} from './promptFit';
 import {
   generate,
   type GenerateOptions,
@@ -39,6 +48,8 @@ export type PromptInput =
        * repository layout, and the extension tells it the language.
        */
       path?: string;
+      /** Shares of the token budget for the suffix and the other files (promptFit.ts). */
+      shares?: Partial<FitShares>;
     }
   | { kind: 'ids'; ids: number[] }
   /** Instruct models: messages rendered with the model's chat template. */
@@ -56,6 +67,8 @@ export interface ModelInfo {
   dtype: string;
   executionProvider: string;
   fim: { order: string } | null;
+  /** Tokens of context: prompt + generation (prompts are fitted to it, promptFit.ts). */
+  contextLength: number;
   /** The model has a chat template (instruct model): `chat` prompts work. */
   chat: boolean;
 }
@@ -71,6 +84,18 @@ function healed(
   const h = heal === false ? null : healTail(tok, ids);
   return h ? { ids: h.ids, heal: h.tail } : { ids, heal: '' };
 }
+
+/** A built prompt: its ids, the text healing dropped from its end, what fitting cut. */
+export interface BuiltPrompt {
+  ids: number[];
+  heal: string;
+  fit: PromptFit;
+}
+
+/** Longest file path sent in a prompt header (a hostile path cannot eat the context). */
+const MAX_PATH_CHARS = 200;
+/** A file of extra context that must be cut to fewer tokens than this is left out. */
+const MIN_EXTRA_TOKENS = 16;
 
 export class Engine {
   private readonly slots = new Map<string, KvSlot>();
@@ -110,34 +135,115 @@ export class Engine {
     return this.tokenizer;
   }
 
-  promptIds(input: PromptInput): number[] {
-    return this.prompt(input).ids;
+  promptIds(input: PromptInput, maxTokens = 0): number[] {
+    return this.prompt(input, maxTokens).ids;
   }
 
   /**
-   * The prompt's ids, and the text token healing dropped from its end (generation regenerates
-   * it without reporting it; '' when nothing was dropped).
+   * The prompt's ids, fitted to the context with room for `maxTokens` generated tokens
+   * (promptFit.ts), and the text token healing dropped from its end (generation regenerates it
+   * without reporting it; '' when nothing was dropped). Ids given as ids are not cut.
    */
-  prompt(input: PromptInput): { ids: number[]; heal: string } {
-    if (input.kind === 'ids') return { ids: input.ids, heal: '' };
+  prompt(input: PromptInput, maxTokens = 0): BuiltPrompt {
+    const budget = promptBudget(this.model.config.contextLength, maxTokens);
+    if (input.kind === 'ids') {
+      return { ids: input.ids, heal: '', fit: emptyFit(budget, input.ids.length) };
+    }
     const tok = this.requireTokenizer();
-    if (input.kind === 'text') return healed(tok, tok.encode(input.prompt), input.heal);
-    if (input.kind === 'chat') return { ids: this.chatIds(tok, input.messages), heal: '' };
+    let built: BuiltPrompt;
+    if (input.kind === 'text') {
+      const cut = keepEnd(tok, input.prompt, budget);
+      const h = healed(tok, cut.ids, input.heal);
+      const fit = emptyFit(budget, h.ids.length);
+      fit.prefixLinesDropped = cut.dropped;
+      fit.prefixLinesKept = cut.kept;
+      built = { ...h, fit };
+    } else if (input.kind === 'chat') {
+      built = this.chatPrompt(tok, input.messages, budget);
+    } else {
+      built = this.fimPrompt(tok, input, budget);
+    }
+    if (built.ids.length > budget) {
+      throw new ContextOverflowError(built.ids.length + maxTokens, this.model.config.contextLength);
+    }
+    return built;
+  }
+
+  private fimPrompt(
+    tok: Tokenizer,
+    input: PromptInput & { kind: 'fim' },
+    budget: number,
+  ): BuiltPrompt {
+    const fit = emptyFit(budget, 0);
     const fim = this.model.manifest.moe_lens.fim;
-    const prefix = healed(tok, tok.encodeOrdinary(input.prefix), input.heal);
-    if (!fim) return prefix; // no FIM tokens: complete from the prefix alone
+    if (!fim) {
+      // No FIM tokens: complete from the prefix alone.
+      const cut = keepEnd(tok, input.prefix, budget);
+      fit.prefixLinesDropped = cut.dropped;
+      fit.prefixLinesKept = cut.kept;
+      const h = healed(tok, cut.ids, input.heal);
+      fit.promptTokens = h.ids.length;
+      return { ...h, fit };
+    }
+    const shares = { ...DEFAULT_SHARES, ...input.shares };
     const tokens: FimTokens = { prefix: fim.prefix, suffix: fim.suffix, middle: fim.middle };
-    const ids: number[] = [];
+    const head: number[] = [];
     const fileSep = fim.file_sep !== null ? tok.tokenId(fim.file_sep) : undefined;
+    const header =
+      fileSep !== undefined && input.path
+        ? [fileSep, ...tok.encodeOrdinary(`${input.path.slice(-MAX_PATH_CHARS)}\n`)]
+        : [];
+    const avail = budget - 3 - header.length; // 3 sentinels
+    const suffix = keepStart(tok, input.suffix, Math.floor(avail * shares.suffix));
+    fit.suffixLinesDropped = suffix.dropped;
     if (fileSep !== undefined) {
       // Repository-style context: <file_sep>path\ntext per file (models without it get none).
+      let left = Math.floor(avail * shares.extra);
       for (const f of input.extra ?? []) {
-        ids.push(fileSep, ...tok.encodeOrdinary(`${f.path}\n${f.text}`));
+        const cut = keepStart(tok, `${f.path.slice(-MAX_PATH_CHARS)}\n${f.text}`, left - 1);
+        if (cut.dropped > 0 && cut.ids.length < MIN_EXTRA_TOKENS) {
+          fit.extraFilesCut++;
+          continue;
+        }
+        if (cut.dropped > 0) fit.extraFilesCut++;
+        head.push(fileSep, ...cut.ids);
+        left -= cut.ids.length + 1;
       }
-      if (input.path) ids.push(fileSep, ...tok.encodeOrdinary(`${input.path}\n`));
     }
-    ids.push(...buildFimIds(tok, tokens, prefix.ids, input.suffix, fim.order));
-    return { ids, heal: prefix.heal };
+    head.push(...header);
+    const prefix = keepEnd(
+      tok,
+      input.prefix,
+      avail - suffix.ids.length - (head.length - header.length),
+    );
+    fit.prefixLinesDropped = prefix.dropped;
+    fit.prefixLinesKept = prefix.kept;
+    const h = healed(tok, prefix.ids, input.heal);
+    const ids = [...head, ...buildFimIds(tok, tokens, h.ids, suffix.ids, fim.order)];
+    fit.promptTokens = ids.length;
+    return { ids, heal: h.heal, fit };
+  }
+
+  /** A chat prompt; too long, the longest message keeps its start and says it was cut. */
+  private chatPrompt(tok: Tokenizer, messages: ChatMessage[], budget: number): BuiltPrompt {
+    let msgs = messages;
+    let ids = this.chatIds(tok, msgs);
+    const fit = emptyFit(budget, ids.length);
+    for (let i = 0; i < 3 && ids.length > budget; i++) {
+      let longest = 0;
+      msgs.forEach((m, j) => {
+        if (m.content.length > (msgs[longest]?.content.length ?? 0)) longest = j;
+      });
+      const m = msgs[longest];
+      if (!m) break;
+      const own = tok.encodeOrdinary(m.content).length;
+      const cut = keepStart(tok, m.content, own - (ids.length - budget) - 8);
+      fit.suffixLinesDropped += cut.dropped;
+      msgs = msgs.map((x, j) => (j === longest ? { ...x, content: `${cut.text}\n[…]` } : x));
+      ids = this.chatIds(tok, msgs);
+    }
+    fit.promptTokens = ids.length;
+    return { ids, heal: '', fit };
   }
 
   private chatIds(tok: Tokenizer, messages: ChatMessage[]): number[] {
@@ -148,19 +254,33 @@ export class Engine {
     return tok.encode(renderChat(this.chatTemplate, messages));
   }
 
-  complete(
+  async *complete(
     input: PromptInput,
     opts: GenerateOptions,
     slot = 'default',
   ): AsyncGenerator<GeneratedToken, GenerationResult> {
-    const { ids, heal } = this.prompt(input);
-    return generate(
+    const { ids, heal, fit } = this.prompt(input, opts.maxTokens);
+    const result = yield* generate(
       this.model,
       this.tokenizer,
       this.slot(slot),
       ids,
       heal ? { ...opts, heal } : opts,
     );
+    return { ...result, fit };
+  }
+
+  /**
+   * A short prefill and one decode step on a scratch slot: onnxruntime's first runs of a
+   * session allocate and are several times slower, and the user's first completion after a
+   * load must not pay for that.
+   */
+  async warmUp(): Promise<void> {
+    const ids = this.tokenizer?.encodeOrdinary('function warmUp(a) {\n  return a + 1;\n}\n') ?? [];
+    const prompt = ids.length > 1 ? ids : [0, 0, 0, 0];
+    const slot = this.model.newSlot();
+    await this.model.forward(slot, prompt, 1);
+    await this.model.forward(slot, prompt.slice(0, 1), 1);
   }
 
   async score(ids: number[], opts: ScoreOptions = {}, slot = 'score'): Promise<ScoredToken[]> {
@@ -192,6 +312,7 @@ export class Engine {
       dtype: m.quantization.dtype,
       executionProvider: this.model.executionProvider,
       fim: m.fim ? { order: m.fim.order } : null,
+      contextLength: cfg.contextLength,
       chat: this.chatTemplate !== null,
     };
   }

@@ -7,6 +7,20 @@ export class MoeLensError extends Error {
   }
 }
 
+/**
+ * A prompt longer than the model's context. Prompts built from text are fitted first
+ * (promptFit.ts), so this means ids given as they are, or a bug; the generation is refused.
+ */
+export class ContextOverflowError extends MoeLensError {
+  constructor(
+    readonly tokens: number,
+    readonly limit: number,
+  ) {
+    super(`context of ${tokens} tokens exceeds the model's ${limit}`);
+    this.name = 'ContextOverflowError';
+  }
+}
+
 /** Thrown when an AbortSignal stops work; callers map it to finishReason "cancelled". */
 export class CancelledError extends Error {
   constructor(message = 'cancelled') {

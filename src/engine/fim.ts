@@ -96,7 +96,7 @@ export function buildFimIds(
   fim: FimTokens,
   /** Text, or ids already encoded with `encodeOrdinary` (the engine heals the prefix's end). */
   prefix: string | readonly number[],
-  suffix: string,
+  suffix: string | readonly number[],
   order: FimOrder,
 ): number[] {
   const id = (t: string): number => {
@@ -108,7 +108,7 @@ export function buildFimIds(
   const suf = id(fim.suffix);
   const mid = id(fim.middle);
   const prefixIds = typeof prefix === 'string' ? tok.encodeOrdinary(prefix) : prefix;
-  const suffixIds = tok.encodeOrdinary(suffix);
+  const suffixIds = typeof suffix === 'string' ? tok.encodeOrdinary(suffix) : suffix;
   switch (order) {
     case 'psm':
       return [pre, ...prefixIds, suf, ...suffixIds, mid];

@@ -4,6 +4,7 @@
 import { CancelledError, MoeLensError } from './errors';
 import type { KvSlot } from './kvCache';
 import type { LayerRouting, MoeModel } from './model';
+import type { PromptFit } from './promptFit';
 import { HealingConstraint } from './tokenHealing';
 import { Sampler } from './sampler';
 import { StopMatcher } from './stopSequences';
@@ -16,7 +17,11 @@ export interface GenerateOptions {
   topP: number;
   seed?: number;
   stop?: string[];
-  /** Wall-clock budget for the whole request, ms. */
+  /**
+   * Wall-clock budget for decoding, ms. The clock starts after prefill, so a cold start, a long
+   * prompt or a loaded machine cannot use it up before the first token (prefill is bounded by
+   * the context length instead).
+   */
   maxTimeMs?: number;
   signal?: AbortSignal;
   /** Include each layer's full router distribution. */
@@ -57,6 +62,8 @@ export interface GenerationResult {
   text: string | null;
   finishReason: FinishReason;
   stats: GenerationStats;
+  /** What fitting the prompt to the context cut (prompts built from text, promptFit.ts). */
+  fit?: PromptFit;
 }
 
 const now = (): number => performance.now();
@@ -95,7 +102,7 @@ export async function* generate(
   opts: GenerateOptions,
 ): AsyncGenerator<GeneratedToken, GenerationResult> {
   const t0 = now();
-  const deadline = opts.maxTimeMs !== undefined ? t0 + opts.maxTimeMs : Infinity;
+  let deadline = Infinity;
   const sampler = new Sampler({ temperature: opts.temperature, topP: opts.topP, seed: opts.seed });
   const decoder = tokenizer ? new IncrementalDecoder(tokenizer) : null;
   const stops = new StopMatcher(opts.stop ?? []);
@@ -131,6 +138,7 @@ export async function* generate(
     stats.reusedTokens = pre.reused;
     stats.prefillMs = now() - t0;
     decodeStart = now();
+    if (opts.maxTimeMs !== undefined) deadline = decodeStart + opts.maxTimeMs;
     while (visible < opts.maxTokens) {
       if (opts.signal?.aborted) throw new CancelledError();
       if (now() > deadline) {

@@ -2,7 +2,7 @@
 // one step of the decoder over a chunk of tokens against a KV slot (llama2.c's forward()).
 import * as ort from 'onnxruntime-node';
 import { join } from 'node:path';
-import { MoeLensError } from './errors';
+import { ContextOverflowError, MoeLensError } from './errors';
 import { readManifest, verifyFiles, type Manifest } from './manifest';
 import { routeTokens } from './routing';
 import { createSession, type ExecutionProvider } from './session';
@@ -105,7 +105,7 @@ export class MoeModel {
     const S = ids.length;
     const total = slot.length + S;
     if (total > c.contextLength) {
-      throw new MoeLensError(`context of ${total} tokens exceeds the model's ${c.contextLength}`);
+      throw new ContextOverflowError(total, c.contextLength);
     }
     for (const id of ids) {
       if (!Number.isInteger(id) || id < 0 || id >= c.vocabSize) {

@@ -65,13 +65,26 @@ export class HealingConstraint {
     return this.remaining !== '';
   }
 
-  /** Tokens that neither extend nor continue the remaining text get no probability. */
+  /**
+   * Tokens that neither extend nor continue the remaining text get no probability. A space
+   * healed at the end of a line (`x = `, `return `) must be regenerated together with what
+   * follows it (` this`), as training text has it: a token of spaces alone there is a boundary
+   * the model never saw, and after it the default model wrote `=` or `&&` (`x = = this`).
+   * Indentation after a line break may end on its own (`ĊĠ` + `Ġreturn` is how code encodes).
+   */
   mask(logits: Float32Array): void {
     const r = this.remaining;
+    const spacesOnly: number[] = [];
+    let spaceThenWord = false;
+    const blank = /^[ \t]+$/.test(r);
     for (let id = 0; id < logits.length; id++) {
       const t = this.texts[id] ?? '';
       if (t === '' || !(t.startsWith(r) || r.startsWith(t))) logits[id] = -Infinity;
+      else if (blank && /^[ \t]+$/.test(t)) spacesOnly.push(id);
+      else if (blank) spaceThenWord = true;
     }
+    // Only where the vocabulary can write the space together with what follows it.
+    if (spaceThenWord) for (const id of spacesOnly) logits[id] = -Infinity;
   }
 
   /** The visible part of a generated text increment (the healed part removed). */

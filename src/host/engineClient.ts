@@ -4,14 +4,29 @@
 // import: the extension and the tests use it alike.
 import { fork, type ChildProcess } from 'node:child_process';
 import type { GeneratedToken } from '../engine/generate';
-import { CancelledError, MoeLensError } from '../engine/errors';
-import type { EngineApi, HostRequest, HostResponse, LoadParams, Method } from './protocol';
+import { CancelledError, ContextOverflowError, MoeLensError } from '../engine/errors';
+import type {
+  EngineApi,
+  HostRequest,
+  HostResponse,
+  LoadParams,
+  Method,
+  WireError,
+} from './protocol';
 
 export class EngineCrashedError extends Error {
   constructor(message: string) {
     super(message);
     this.name = 'EngineCrashedError';
   }
+}
+
+/** The typed error a wire error stands for. */
+export function fromWire(e: WireError): Error {
+  if (e.overflow) return new ContextOverflowError(e.overflow.tokens, e.overflow.limit);
+  if (e.kind === 'cancelled') return new CancelledError(e.message);
+  if (e.kind === 'user') return new MoeLensError(e.message);
+  return new Error(e.message);
 }
 
 export interface EngineClientOptions {
@@ -167,13 +182,7 @@ export class EngineClient {
           p.resolve(msg.result);
         } else {
           this.pending.delete(msg.id);
-          const E =
-            msg.error.kind === 'cancelled'
-              ? CancelledError
-              : msg.error.kind === 'user'
-                ? MoeLensError
-                : Error;
-          p.reject(new E(msg.error.message));
+          p.reject(fromWire(msg.error));
         }
       });
       child.on('error', (e) => reject(e));

@@ -2,8 +2,9 @@
 // and a native crash must not take down the extension host). It serves the protocol in
 // protocol.ts over Node's IPC channel; cancellation arrives between decode steps / prefill chunks.
 import { analyzeText } from '../engine/analyzeText';
+import { checkSyntax } from '../engine/syntaxCheck';
 import { Engine } from '../engine/engine';
-import { CancelledError, MoeLensError } from '../engine/errors';
+import { CancelledError, ContextOverflowError, MoeLensError } from '../engine/errors';
 import { NO_MODEL_LOADED } from './protocol';
 import type {
   EngineApi,
@@ -23,6 +24,9 @@ function send(msg: HostResponse): void {
 
 function toWire(e: unknown): WireError {
   if (e instanceof CancelledError) return { message: e.message, kind: 'cancelled' };
+  if (e instanceof ContextOverflowError) {
+    return { message: e.message, kind: 'user', overflow: { tokens: e.tokens, limit: e.limit } };
+  }
   if (e instanceof MoeLensError) return { message: e.message, kind: 'user' };
   return { message: e instanceof Error ? (e.stack ?? e.message) : String(e), kind: 'internal' };
 }
@@ -49,6 +53,7 @@ const handlers: Handlers = {
       threads: p.threads,
       log: (m) => process.stderr.write(`engine: ${m}\n`),
     });
+    await engine.warmUp();
     return engine.info();
   },
   async complete(p, id, signal) {
@@ -70,6 +75,9 @@ const handlers: Handlers = {
   },
   async encode(p) {
     return requireEngine().requireTokenizer().encode(p.text);
+  },
+  async checkSyntax(p) {
+    return checkSyntax(p);
   },
   async unload() {
     if (engine) await engine.dispose();

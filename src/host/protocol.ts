@@ -5,6 +5,7 @@ import type { AnalyzedText } from '../engine/analyzeText';
 import type { ModelInfo, PromptInput } from '../engine/engine';
 import type { GenerateOptions, GeneratedToken, GenerationResult } from '../engine/generate';
 import type { ScoredToken } from '../engine/score';
+import type { SyntaxCheckInput, SyntaxCheckResult } from '../engine/syntaxCheck';
 import type { ExecutionProvider } from '../engine/session';
 
 export interface LoadParams {
@@ -36,6 +37,8 @@ export interface EngineApi {
     result: AnalyzedText;
   };
   encode: { params: { text: string }; result: number[] };
+  /** The completion gate's syntax check (src/engine/syntaxCheck.ts); needs no model. */
+  checkSyntax: { params: SyntaxCheckInput; result: SyntaxCheckResult };
   unload: { params: Record<string, never>; result: null };
 }
 
@@ -51,6 +54,8 @@ export interface WireError {
   message: string;
   /** user: a MoeLensError (bad input); cancelled; internal: a bug or a crash. */
   kind: 'user' | 'cancelled' | 'internal';
+  /** A prompt over the model's context (ContextOverflowError): its tokens and the limit. */
+  overflow?: { tokens: number; limit: number };
 }
 
 export type HostResponse =

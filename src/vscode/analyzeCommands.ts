@@ -3,6 +3,7 @@
 // completion request waits for at most one file; statistics are shared with `cli analyze`.
 import { basename } from 'node:path';
 import * as vscode from 'vscode';
+import { proseGate } from '../completion/gate';
 import { analyzeFiles, type SourceFile } from '../analysis/analyzeFiles';
 import { RoutingStatsAccumulator } from '../analysis/routingStats';
 import { classifyText, classifyTokens, languageOfPath } from '../analysis/tokenClasses';
@@ -254,9 +255,14 @@ async function explainSelection(deps: AnalyzeDeps): Promise<void> {
   const opener = `${bodyIndent}${style.open}\n${bodyIndent}${style.line}`;
   const full = doc.getText();
   const at = doc.offsetAt(anchor);
+  const selEnd = doc.offsetAt(sel.end);
+  // The engine fits the prompt to the model's context by tokens (engine/promptFit.ts): the
+  // selection, after the comment, gets most of it and keeps its start (the signature).
   const prefix = full.slice(Math.max(0, at - 4000), at) + opener;
   const closer = style.close ? `\n${bodyIndent}${style.close}\n` : '\n';
-  const suffix = closer + full.slice(at, Math.min(full.length, at + 4000));
+  const suffix = closer + full.slice(at, Math.max(selEnd, Math.min(full.length, at + 4000)));
+  let comment: { text: string; lines: string[] } | null = null;
+  let verdict = '';
   await withCancellableProgress(
     log,
     'MoE Lens: writing a doc comment',
@@ -268,7 +274,13 @@ async function explainSelection(deps: AnalyzeDeps): Promise<void> {
       const result: GenerationResult = await client.call(
         'complete',
         {
-          input: { kind: 'fim', prefix, suffix, path: vscode.workspace.asRelativePath(doc.uri) },
+          input: {
+            kind: 'fim',
+            prefix,
+            suffix,
+            path: vscode.workspace.asRelativePath(doc.uri),
+            shares: { suffix: 0.6 },
+          },
           options: {
             maxTokens: 96,
             temperature: 0,
@@ -287,7 +299,6 @@ async function explainSelection(deps: AnalyzeDeps): Promise<void> {
         },
       );
       const raw = result.text ?? '';
-      const text = raw.trim();
       panel.onShown({
         requestId,
         text: raw,
@@ -296,24 +307,40 @@ async function explainSelection(deps: AnalyzeDeps): Promise<void> {
         uri: vscode.workspace.asRelativePath(doc.uri),
         languageId: doc.languageId,
       });
-      if (text === '') {
-        void vscode.window.showInformationMessage('MoE Lens: the model had no explanation.');
+      const lines = raw
+        .trim()
+        .split('\n')
+        .map((l) => l.replace(/^\s*(\*|#|\/\/\/)?\s?/, '').trimEnd());
+      const prose = proseGate(lines.join(' '));
+      if (!prose.ok) {
+        verdict = prose.reason;
         return;
       }
-      const lines = text.split('\n').map((l) => l.replace(/^\s*(\*|#|\/\/\/)?\s?/, '').trimEnd());
-      const comment =
+      const text =
         `${bodyIndent}${style.open}\n` +
         lines.map((l) => `${bodyIndent}${style.line}${l}`.trimEnd()).join('\n') +
         (style.close ? `\n${bodyIndent}${style.close}` : '') +
         '\n';
-      const choice = await vscode.window.showInformationMessage(
-        `MoE Lens: ${lines.join(' ').slice(0, 200)}`,
-        'Insert Doc Comment',
-      );
-      if (choice !== 'Insert Doc Comment') return;
-      await editor.edit((b) => b.insert(anchor, comment));
+      comment = { text, lines };
     },
   );
+  // The progress notification has closed; the result is its own message.
+  const done = comment as { text: string; lines: string[] } | null;
+  if (!done) {
+    if (verdict) {
+      log.info(`explain: no doc comment shown: ${verdict}`);
+      void vscode.window.showInformationMessage(
+        `MoE Lens: the model wrote no usable explanation for this selection (${verdict}).`,
+      );
+    }
+    return;
+  }
+  const choice = await vscode.window.showInformationMessage(
+    `MoE Lens: ${done.lines.join(' ').slice(0, 200)}`,
+    'Insert Doc Comment',
+  );
+  if (choice !== 'Insert Doc Comment') return;
+  await editor.edit((b) => b.insert(anchor, done.text));
 }
 
 /**

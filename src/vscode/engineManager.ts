@@ -8,7 +8,7 @@ import { NO_MODEL_LOADED } from '../host/protocol';
 import { basename } from 'node:path';
 import type { ModelInfo } from '../engine/engine';
 import { CancelledError, MoeLensError } from '../engine/errors';
-import type { GeneratedToken, GenerationResult } from '../engine/generate';
+import type { GeneratedToken } from '../engine/generate';
 import { EngineCrashedError, type EngineClient } from '../host/engineClient';
 import type { EngineApi, LoadParams } from '../host/protocol';
 import { ErrorDeduper, errorMessage } from './errorNotifier';
@@ -63,16 +63,17 @@ export const HANG_TIMEOUT_MS = 30_000;
 export function withHangTimeout(
   client: EngineClientLike,
   timeoutMs = HANG_TIMEOUT_MS,
-): { call: (method: 'complete', ...rest: CompleteArgs) => Promise<GenerationResult> } {
+): {
+  call<M extends 'complete' | 'checkSyntax'>(
+    method: M,
+    params: EngineApi[M]['params'],
+    opts: { signal?: AbortSignal; onToken?: (t: GeneratedToken) => void },
+  ): Promise<EngineApi[M]['result']>;
+} {
   return {
     call: (method, params, opts) => client.call(method, params, { ...opts, timeoutMs }),
   };
 }
-
-type CompleteArgs = [
-  params: EngineApi['complete']['params'],
-  opts: { signal?: AbortSignal; onToken?: (t: GeneratedToken) => void },
-];
 
 /** The engine host's answer when a call arrives without a model (e.g. a failed reload). */
 const NO_MODEL = NO_MODEL_LOADED;

@@ -19,6 +19,7 @@ export function completionSettings(s: MoeLensSettings): CompletionSettings {
     extraContext: s.extraContext,
     maxTimeMs: s.maxTimeMs,
     multiline: s.multiline,
+    minConfidence: s.minConfidence,
   };
 }
 

@@ -25,6 +25,8 @@ export interface MoeLensSettings {
   idleUnloadMinutes: number;
   maxTimeMs: number;
   multiline: boolean;
+  /** Mean token log-probability a suggestion needs to be shown (the completion gate). */
+  minConfidence: number;
   /** Files the workspace routing analysis reads (the first N in path order). */
   analysisMaxFiles: number;
 }
@@ -88,6 +90,7 @@ export const SETTINGS: { readonly [K in SettingKey]: SettingSpec<MoeLensSettings
   idleUnloadMinutes: { type: 'integer', default: 0, minimum: 0, maximum: 1440 },
   maxTimeMs: { type: 'integer', default: C.maxTimeMs, minimum: 50, maximum: 60000 },
   multiline: { type: 'boolean', default: C.multiline },
+  minConfidence: { type: 'number', default: C.minConfidence, minimum: -20, maximum: 0 },
   analysisMaxFiles: { type: 'integer', default: 200, minimum: 1, maximum: 5000 },
 };
 

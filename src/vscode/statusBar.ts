@@ -7,13 +7,23 @@ import type { InlineProvider } from './inlineProvider';
 import { Disposable } from './lifecycle';
 import type { Settings } from './settings';
 import { isLanguageEnabled } from './settingsSchema';
-import { lastFromSuggestion, statusView, type LastSuggestion } from './statusFormat';
+import type { PipelineEvent } from '../completion/types';
+import {
+  fitNote,
+  lastFromSuggestion,
+  nextActivity,
+  statusView,
+  type Activity,
+  type LastSuggestion,
+} from './statusFormat';
 
 export const STATUS_MENU_COMMAND = INTERNAL_COMMANDS.statusMenu;
 
 export class StatusBar extends Disposable {
   private readonly item: vscode.StatusBarItem;
   private last: LastSuggestion | undefined;
+  private activity: Activity = { kind: 'idle' };
+  private fitNote: string | undefined;
 
   constructor(
     private readonly settings: Settings,
@@ -39,6 +49,15 @@ export class StatusBar extends Disposable {
     this.item.show();
   }
 
+  /** Every completion pipeline event: the state shown ("thinking", why nothing, a cut file). */
+  onPipelineEvent(e: PipelineEvent): void {
+    if (e.type === 'generation' && !e.speculative) this.fitNote = fitNote(e.fit);
+    const next = nextActivity(this.activity, e);
+    if (next === this.activity) return;
+    this.activity = next;
+    this.update();
+  }
+
   private update(): void {
     const s = this.settings.current;
     const languageId = vscode.window.activeTextEditor?.document.languageId;
@@ -48,6 +67,8 @@ export class StatusBar extends Disposable {
       languageId,
       engine: this.engine.state,
       last: this.last,
+      activity: this.activity,
+      fitNote: this.fitNote,
     });
     this.item.text = view.text;
     this.item.tooltip = new vscode.MarkdownString(view.tooltip);

@@ -1,6 +1,8 @@
 // What the status bar item shows, as a pure function of the engine state, the enable setting and
 // the last suggestion: a short text and a Markdown tooltip. statusBar.ts only renders it.
 import { basename } from 'node:path';
+import type { NoneCode, PipelineEvent } from '../completion/types';
+import type { PromptFit } from '../engine/promptFit';
 import type { EngineState } from './engineManager';
 
 export type StatusKind = 'idle' | 'loading' | 'ready' | 'error' | 'disabled';
@@ -15,6 +17,49 @@ export interface LastSuggestion {
   tokens: number;
 }
 
+/** What the completion pipeline is doing for the user, from its events (nextActivity). */
+export type Activity =
+  | { kind: 'idle' }
+  | { kind: 'thinking' }
+  | { kind: 'shown' }
+  | { kind: 'none'; code: NoneCode; reason: string }
+  | { kind: 'failed'; message: string };
+
+/** The status bar's words for why nothing was shown. */
+export const NONE_WORDS: Record<NoneCode, string> = {
+  empty: 'nothing to suggest',
+  'low-confidence': 'no confident suggestion',
+  syntax: 'no suggestion that parses',
+  timeout: 'out of time',
+  cancelled: 'cancelled',
+};
+
+/** The activity after a pipeline event (speculative work and skips leave it as it was). */
+export function nextActivity(prev: Activity, e: PipelineEvent): Activity {
+  switch (e.type) {
+    case 'debounce':
+      return e.superseded ? prev : { kind: 'thinking' };
+    case 'token':
+      return e.speculative ? prev : { kind: 'thinking' };
+    case 'suggestion':
+      return { kind: 'shown' };
+    case 'none':
+      return e.code === 'cancelled' ? prev : { kind: 'none', code: e.code, reason: e.reason };
+    case 'error':
+      return { kind: 'failed', message: e.message };
+    case 'cancelled':
+      return prev.kind === 'thinking' ? { kind: 'idle' } : prev;
+    default:
+      return prev;
+  }
+}
+
+/** "file too long for this model: using the last N lines", when fitting cut the prefix. */
+export function fitNote(fit: PromptFit | undefined): string | undefined {
+  if (!fit || fit.prefixLinesDropped === 0) return undefined;
+  return `file too long for this model: using the last ${fit.prefixLinesKept} lines`;
+}
+
 export interface StatusInput {
   enabled: boolean;
   /** Enabled for the active editor's language (undefined: no editor). */
@@ -22,6 +67,9 @@ export interface StatusInput {
   languageId?: string;
   engine: EngineState;
   last?: LastSuggestion;
+  activity?: Activity;
+  /** fitNote() of the last generation. */
+  fitNote?: string;
 }
 
 export interface StatusView {
@@ -78,6 +126,7 @@ const ICON: Record<StatusKind, string> = {
 export function statusView(input: StatusInput): StatusView {
   const lines: string[] = ['**MoE Lens**', ''];
   let kind: StatusKind;
+  let icon: string | undefined;
   let label = 'MoE Lens';
   const e = input.engine;
   if (!input.enabled) {
@@ -108,17 +157,29 @@ export function statusView(input: StatusInput): StatusView {
         (info.sharedExperts > 0 ? ` + ${info.sharedExperts} shared` : '') +
         ` in ${info.moeLayers.length} of ${info.layers} layers`,
     );
-    if (input.last) {
-      lines.push(`Last suggestion: ${formatLatency(input.last)}`);
+    if (input.last) lines.push(`Last suggestion: ${formatLatency(input.last)}`);
+    const a = input.activity ?? { kind: 'idle' };
+    if (a.kind === 'thinking') {
+      icon = '$(loading~spin)';
+      lines.push('Thinking…');
+    } else if (a.kind === 'none') {
+      label += ` · ${NONE_WORDS[a.code]}`;
+      lines.push(`No suggestion: ${a.reason}`);
+    } else if (a.kind === 'failed') {
+      icon = '$(warning)';
+      label += ' · error';
+      lines.push(`Last request failed: ${a.message}`);
+    } else if (input.last) {
       label += ` ${formatMs(input.last.latencyMs)}`;
     }
+    if (input.fitNote) lines.push(`Note: ${input.fitNote}.`);
   }
   if (input.enabled && input.languageEnabled === false && input.languageId) {
     lines.push(`Off for \`${input.languageId}\` (moeLens.languages).`);
   }
   lines.push('', 'Click for options.');
   // Markdown needs two trailing spaces for a line break inside a paragraph.
-  return { kind, text: `${ICON[kind]} ${label}`, tooltip: lines.join('  \n') };
+  return { kind, text: `${icon ?? ICON[kind]} ${label}`, tooltip: lines.join('  \n') };
 }
 
 /** The status bar's view of a suggestion. */

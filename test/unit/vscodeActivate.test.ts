@@ -135,6 +135,7 @@ test('the stand-in model loads lazily on the first request, once', { skip }, asy
     maxTokens: 4,
     // The random stand-in always suggests something; the trained default may rightly suggest nothing.
     modelPath: TINY,
+    minConfidence: -20, // a random model is never confident
   });
   try {
     assert.equal(state.progress.length, 0, 'nothing loads at activation');
@@ -164,6 +165,7 @@ test(
       debounceMs: 0,
       maxTokens: 4,
       modelPath: TINY,
+      minConfidence: -20, // a random model is never confident
     });
     try {
       assert.equal(((await request('/ws/one.ts')) as unknown[]).length, 1);

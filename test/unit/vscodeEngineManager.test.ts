@@ -30,6 +30,7 @@ const INFO: ModelInfo = {
   dtype: 'int4',
   executionProvider: 'cpu',
   fim: { order: 'psm' },
+  contextLength: 512,
   chat: false,
 };
 

@@ -28,7 +28,15 @@ const TEXT = 'function add(a: number, b: number) {\n  return \n}\n';
 const OFFSET = TEXT.indexOf('return ') + 'return '.length;
 
 function suggestion(text: string, requestId = 7): Suggestion {
-  return { text, source: 'model', latencyMs: 12, debounceMs: 0, tokens: [], requestId };
+  return {
+    text,
+    source: 'model',
+    latencyMs: 12,
+    debounceMs: 0,
+    tokens: [],
+    confidence: 0,
+    requestId,
+  };
 }
 
 let previous: InlineProvider | undefined;

@@ -7,8 +7,11 @@ import {
   formatCount,
   formatLatency,
   formatMs,
+  fitNote,
   lastFromSuggestion,
+  nextActivity,
   statusView,
+  type Activity,
 } from '../../src/vscode/statusFormat';
 
 const INFO: ModelInfo = {
@@ -23,6 +26,7 @@ const INFO: ModelInfo = {
   dtype: 'int4',
   executionProvider: 'cpu',
   fim: { order: 'psm' },
+  contextLength: 512,
   chat: false,
 };
 
@@ -110,4 +114,61 @@ test('a language turned off is mentioned', () => {
     engine: { kind: 'unloaded' },
   });
   assert.match(v.tooltip, /Off for `markdown`/);
+});
+
+test('the status says why: thinking, no confident suggestion, error, a cut file; latency only when shown', () => {
+  const ready = { kind: 'ready' as const, modelDir: '/m/moe-lens-code', info: INFO, loadMs: 5 };
+  const last = { source: 'model' as const, latencyMs: 140, tokens: 3 };
+  let a: Activity = { kind: 'idle' };
+  a = nextActivity(a, { type: 'debounce', requestId: 1, delayMs: 75, superseded: false });
+  assert.equal(a.kind, 'thinking');
+  assert.match(
+    statusView({ enabled: true, engine: ready, last, activity: a }).text,
+    /loading~spin/,
+  );
+  a = nextActivity(a, {
+    type: 'none',
+    requestId: 1,
+    code: 'low-confidence',
+    reason: 'low confidence (mean log p -2.10 < -1.5)',
+  });
+  const none = statusView({ enabled: true, engine: ready, last, activity: a });
+  assert.equal(none.text, '$(sparkle) moe-lens-code · no confident suggestion');
+  assert.doesNotMatch(none.text, /140 ms/, 'no stale latency when nothing was shown');
+  assert.match(none.tooltip, /No suggestion: low confidence/);
+  // Speculative tokens and skips do not change what the user sees.
+  const same = nextActivity(a, {
+    type: 'token',
+    requestId: 2,
+    speculative: true,
+    token: { id: 1, text: 'x', logprob: 0, routing: [] },
+  });
+  assert.equal(same, a);
+  a = nextActivity(a, { type: 'error', requestId: 3, message: 'engine process exited' });
+  assert.match(statusView({ enabled: true, engine: ready, activity: a }).text, /warning.*error/);
+  a = nextActivity(a, {
+    type: 'suggestion',
+    requestId: 4,
+    suggestion: {
+      text: 'x',
+      source: 'model',
+      latencyMs: 90,
+      debounceMs: 75,
+      tokens: [],
+      confidence: 0,
+      requestId: 4,
+    },
+  });
+  const note = fitNote({
+    budget: 446,
+    promptTokens: 440,
+    prefixLinesDropped: 2980,
+    prefixLinesKept: 24,
+    suffixLinesDropped: 0,
+    extraFilesCut: 0,
+  });
+  assert.equal(note, 'file too long for this model: using the last 24 lines');
+  const shown = statusView({ enabled: true, engine: ready, last, activity: a, fitNote: note });
+  assert.equal(shown.text, '$(sparkle) moe-lens-code 140 ms');
+  assert.match(shown.tooltip, /file too long for this model: using the last 24 lines/);
 });

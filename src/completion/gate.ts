@@ -1,0 +1,63 @@
+// Stage: the quality gate, after postprocessing. A suggestion the user would have to undo costs
+// more than no suggestion, so fewer, better ones are shown:
+//   1. confidence: the mean log-probability of the tokens that make up the suggestion must reach
+//      `minConfidence` (calibrated by `npm run eval:editor`'s sweep, docs/BENCHMARKS.md);
+//   2. syntax: the code with the suggestion inserted must not have more parse errors than
+//      without it (TypeScript's parser for JS/TS, bracket and quote balance otherwise). The
+//      parser runs in the engine process (engine/syntaxCheck.ts), not in the extension host.
+// Every drop has a reason, for the log, the status bar and the evaluation.
+import type { GeneratedToken } from '../engine/generate';
+import type { SyntaxVerdict } from './types';
+
+/** Default of `moeLens.minConfidence` (mean token log-probability; see docs/BENCHMARKS.md). */
+export const DEFAULT_MIN_CONFIDENCE = -1.5;
+
+/** Mean log-probability of `tokens` (0 for none: nothing generated, nothing doubted). */
+export function confidence(tokens: readonly GeneratedToken[]): number {
+  if (tokens.length === 0) return 0;
+  let sum = 0;
+  for (const t of tokens) sum += t.logprob;
+  return sum / tokens.length;
+}
+
+export type GateResult =
+  { ok: true } | { ok: false; code: 'low-confidence' | 'syntax'; reason: string };
+
+export function confidenceGate(conf: number, minConfidence: number): GateResult {
+  if (conf >= minConfidence) return { ok: true };
+  return {
+    ok: false,
+    code: 'low-confidence',
+    reason: `low confidence (mean log p ${conf.toFixed(2)} < ${minConfidence})`,
+  };
+}
+
+export function syntaxGate(v: SyntaxVerdict | undefined): GateResult {
+  if (!v || v.ok) return { ok: true };
+  const how = v.method === 'parser' ? 'parse errors' : 'unbalanced brackets or quotes';
+  return {
+    ok: false,
+    code: 'syntax',
+    reason: `breaks the code (${how} ${v.errorsBefore} → ${v.errorsAfter}${v.reason ? `: ${v.reason}` : ''})`,
+  };
+}
+
+/**
+ * Explain's doc comment from a base model must read as prose about the code: words, mostly
+ * letters, few code symbols, no long runs of digits (the default model once proposed "1000…0"
+ * for an 11-line method).
+ */
+export function proseGate(text: string): GateResult {
+  const t = text.trim();
+  const words = t.match(/[A-Za-z][a-z]+/g) ?? [];
+  const letters = (t.match(/[A-Za-z]/g) ?? []).length;
+  const symbols = (t.match(/[{}()[\];=<>&|$`]/g) ?? []).length;
+  const fail = (reason: string): GateResult => ({ ok: false, code: 'low-confidence', reason });
+  if (t === '') return fail('empty');
+  if (words.length < 3) return fail('fewer than three words');
+  if (/\d{4,}/.test(t)) return fail('a long run of digits');
+  if (letters < 0.6 * t.replace(/\s/g, '').length) return fail('mostly not letters');
+  if (symbols > 0.08 * t.length) return fail('reads as code, not prose');
+  if (/(\b\w+\b)(?:\W+\1\b){2,}/i.test(t)) return fail('a word repeated three times in a row');
+  return { ok: true };
+}
