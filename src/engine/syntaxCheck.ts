@@ -14,11 +14,12 @@
 //      an error inside it, (b) it ends inside a string or block comment it opened, or (c) it adds
 //      an error after it that the text without it does not have; (d) when it closes the string
 //      or comment the cursor was in (a docstring), the text after it lexes differently without
-//      it, so only the counts compare.
+//      it, so only (a) and (b) apply. Python is lexed from the first `def`/`class` line of
+//      `before`: a window can start inside a triple-quoted string.
 //   3. Every language: a suggestion that starts with the same binary-only operator the code
 //      before ends with (`x = ` then `= 1`) repeats what was typed and fails.
 //   4. Anything else (prose, markup, unknown ids) passes unchecked (method 'none'), rule 3 aside.
-// Runs in the engine process (the TypeScript compiler stays out of the extension bundle).
+// Runs in the engine process (parsing stays off the extension host's thread); never imports vscode.
 import * as ts from 'typescript';
 import { CLOSERS, scan, stateAfter, syntaxFor } from '../completion/brackets';
 import type { LexMode, LexState, LexSyntax, OpenBracket } from '../completion/brackets';
@@ -47,6 +48,7 @@ export interface SyntaxCheckResult {
   reason?: string;
 }
 
+/** Whether inserting the suggestion breaks the code around it, by the rules above. Never throws. */
 export function checkSyntax(input: SyntaxCheckInput): SyntaxCheckResult {
   const scriptKind = SCRIPT_KINDS[input.languageId];
   const result: SyntaxCheckResult =
@@ -100,12 +102,14 @@ function parseErrorStarts(text: string, kind: ts.ScriptKind): number[] {
   // JSDoc is not parsed: its errors are not syntax errors of the code, and skipping it is faster.
   const options = { languageVersion: ts.ScriptTarget.Latest, jsDocParsingMode: JSDOC_NONE };
   const file = ts.createSourceFile(FILE_NAMES[kind] ?? 'gate.ts', text, options, false, kind);
-  // `parseDiagnostics` is internal but has been stable for years and costs nothing; without it,
-  // a one-file program gives the same syntactic diagnostics through the public API.
+  // `parseDiagnostics` is internal but has been stable for years and costs nothing. A one-file
+  // program gives the same through the public API, plus, for JS, TypeScript-only syntax (a type
+  // annotation in a .js file is a syntax error to the JS engine): a few ms more per window.
   const recorded = (file as WithParseDiagnostics).parseDiagnostics;
-  const diagnostics: readonly ts.Diagnostic[] = Array.isArray(recorded)
-    ? (recorded as ts.Diagnostic[])
-    : programSyntacticDiagnostics(file);
+  const diagnostics: readonly ts.Diagnostic[] =
+    Array.isArray(recorded) && (kind === ts.ScriptKind.TS || kind === ts.ScriptKind.TSX)
+      ? (recorded as ts.Diagnostic[])
+      : programSyntacticDiagnostics(file);
   return diagnostics.map((d) => d.start ?? 0);
 }
 
@@ -148,8 +152,8 @@ const BALANCE_LANGUAGES = new Set([
   'powershell', 'zig',
 ]); // prettier-ignore
 
-/** Where a text region lies: before the cursor, the suggestion, or after the cursor. */
-type Region = 'b' | 'i' | 'a';
+/** Which text a balance error lies in: the suggestion, or the text after the cursor. */
+type Region = 'i' | 'a';
 
 function checkBalance(input: SyntaxCheckInput): SyntaxCheckResult {
   const syntax = syntaxFor(input.languageId);
@@ -181,9 +185,9 @@ function checkBalance(input: SyntaxCheckInput): SyntaxCheckResult {
     return added === undefined ? { ...base, ok: true } : fail(added);
   }
   if (isOpen(end.mode)) return fail('m');
-  // d. It closed the string or comment the cursor was in, so the text after it lexes differently
-  // with it than without it (where it is the broken one): only the counts compare.
-  return withIt.length <= without.length ? { ...base, ok: true } : fail('+');
+  // d. It closed the string or comment the cursor was in (a docstring): the text after it lexes
+  // differently with it than without it (the broken version), so the two do not compare.
+  return { ...base, ok: true };
 }
 
 /**
@@ -214,7 +218,6 @@ const BALANCE_REASONS: Readonly<Record<string, string>> = {
   o: 'leaves a bracket open',
   s: 'leaves a string unterminated',
   m: 'leaves a string or comment open',
-  '+': 'adds balance errors',
 };
 
 /**
@@ -230,8 +233,8 @@ function balanceErrors(
   regions: readonly (readonly [Region, string])[],
   syntax: LexSyntax,
   start: LexState,
-  state: LexState = { mode: start.mode, stack: [...start.stack] },
 ): string[] {
+  const state: LexState = { mode: start.mode, stack: [...start.stack] };
   const errors: string[] = [];
   // Where each bracket opened after the cursor was opened: region, offset of its line piece, and
   // its order among that piece's openers.

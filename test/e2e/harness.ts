@@ -155,6 +155,32 @@ export interface GhostText {
   text: string;
 }
 
+/** Ghost text as waitForGhostText found it. */
+export interface ShownGhost {
+  ghost: GhostText;
+  /** From the start of the wait. */
+  ms: number;
+  /** From the last key typed (`lastKeyAt`) to the ghost text on screen: what the user waits. */
+  latencyMs: number;
+  /** Shown only after a manual trigger (Alt+\\): the latency then means nothing. */
+  nudged: boolean;
+}
+
+/** A line and column as the status bar shows them (1-based). */
+export interface Cursor {
+  line: number;
+  column: number;
+  /** Characters selected ("(N selected)"), 0 without a selection. */
+  selected: number;
+}
+
+/** A notification toast: its message, its buttons, whether it is an error. */
+export interface Toast {
+  message: string;
+  buttons: string[];
+  error: boolean;
+}
+
 /** One code-server with its own profile, extensions folder and workspace, and one browser page. */
 export class CodeServerSession {
   readonly dir: string;
@@ -302,12 +328,20 @@ export class CodeServerSession {
     await lines.first().click();
   }
 
-  /** Types like a user: one key at a time. */
+  /** When the last key went down (Date.now()): the start of the latency the user feels. */
+  lastKeyAt = 0;
+
+  /** Types like a user: one key at a time, `delayMs` apart. */
   async type(text: string, delayMs = 40): Promise<void> {
-    await this.page.keyboard.type(text, { delay: delayMs });
+    for (const [i, c] of [...text].entries()) {
+      if (i > 0) await sleep(delayMs);
+      this.lastKeyAt = Date.now();
+      await this.page.keyboard.type(c);
+    }
   }
 
   async press(key: string): Promise<void> {
+    this.lastKeyAt = Date.now();
     await this.page.keyboard.press(key);
   }
 
@@ -330,11 +364,9 @@ export class CodeServerSession {
    * Waits for ghost text. If none shows within `nudgeAfterMs`, triggers inline suggestions once
    * by hand (Alt+\, VS Code's "Trigger Inline Suggestion") and reports that it had to.
    */
-  async waitForGhostText(
-    timeoutMs: number,
-    nudgeAfterMs = timeoutMs,
-  ): Promise<{ ghost: GhostText; ms: number; nudged: boolean }> {
+  async waitForGhostText(timeoutMs: number, nudgeAfterMs = timeoutMs): Promise<ShownGhost> {
     const t0 = Date.now();
+    const keyAt = this.lastKeyAt || t0;
     let nudged = false;
     const selector = '.ghost-text-decoration, .ghost-text-decoration-preview';
     while (Date.now() - t0 < timeoutMs) {
@@ -342,8 +374,11 @@ export class CodeServerSession {
       const wait = nudged ? remaining : Math.min(remaining, nudgeAfterMs - (Date.now() - t0));
       try {
         await this.page.waitForSelector(selector, { state: 'visible', timeout: Math.max(wait, 1) });
+        const seenAt = Date.now();
         const ghost = await this.ghostText();
-        if (ghost && ghost.text.trim() !== '') return { ghost, ms: Date.now() - t0, nudged };
+        if (ghost && ghost.text.trim() !== '') {
+          return { ghost, ms: seenAt - t0, latencyMs: seenAt - keyAt, nudged };
+        }
         await sleep(100);
       } catch {
         if (nudged || nudgeAfterMs >= timeoutMs) break;
@@ -364,7 +399,7 @@ export class CodeServerSession {
     chunks: string[],
     waitMs: number,
     firstWaitMs = waitMs,
-  ): Promise<{ ghost: GhostText; ms: number; nudged: boolean; typed: string }> {
+  ): Promise<ShownGhost & { typed: string }> {
     let typed = '';
     for (const [i, chunk] of chunks.entries()) {
       await this.type(chunk);
@@ -389,6 +424,113 @@ export class CodeServerSession {
     const row = page.locator('.quick-input-list .monaco-list-row', { hasText: title }).first();
     await row.waitFor({ timeout: 30_000 });
     await page.keyboard.press('Enter');
+  }
+
+  /** The cursor of the active editor, from the status bar ("Ln 12, Col 5 (20 selected)"). */
+  async cursor(): Promise<Cursor> {
+    const item = this.page.locator('[id="status.editor.selection"]');
+    await item.waitFor({ state: 'visible', timeout: 10_000 });
+    // The status bar updates after the editor: read until two reads agree.
+    let prev = '';
+    for (let i = 0; i < 20; i++) {
+      const text = ((await item.textContent()) ?? '').trim();
+      if (text === prev && /Ln \d+, Col \d+/.test(text)) break;
+      prev = text;
+      await sleep(50);
+    }
+    const m = /Ln (\d+), Col (\d+)(?: \((\d+) selected\))?/.exec(prev);
+    if (!m) throw new Error(`no cursor position in the status bar: ${JSON.stringify(prev)}`);
+    return { line: Number(m[1]), column: Number(m[2]), selected: Number(m[3] ?? 0) };
+  }
+
+  /** Moves the cursor with Go to Line/Column (Ctrl+G) and checks where it landed. */
+  async goTo(line: number, column = 1): Promise<void> {
+    const page = this.page;
+    await page.keyboard.press('Control+G');
+    const input = page.locator('.quick-input-widget input');
+    await input.waitFor({ state: 'visible', timeout: 10_000 });
+    await input.fill(`:${line}:${column}`);
+    await sleep(100);
+    await page.keyboard.press('Enter');
+    await input.waitFor({ state: 'hidden', timeout: 10_000 });
+    const at = await this.cursor();
+    if (at.line !== line || at.column !== column) {
+      throw new Error(`Go to ${line}:${column} put the cursor at ${at.line}:${at.column}`);
+    }
+  }
+
+  /**
+   * Selects whole lines `from`..`to` (1-based): the cursor to the start of `from`, then
+   * Shift+Down until the start of the line after `to`.
+   */
+  async selectLines(from: number, to: number): Promise<Cursor> {
+    await this.goTo(from, 1);
+    for (let l = from; l <= to; l++) await this.page.keyboard.press('Shift+ArrowDown');
+    return this.cursor();
+  }
+
+  /**
+   * A status bar item of an extension by its id (`moeLens.status`): its text and its accessible
+   * label (the tooltip without Markdown, where the extension sets accessibilityInformation).
+   */
+  async statusBarItem(id: string): Promise<{ text: string; label: string }> {
+    const item = this.page.locator(`.statusbar-item[id$=".${id}"]`).first();
+    await item.waitFor({ state: 'attached', timeout: 10_000 });
+    const text = ((await item.textContent()) ?? '').trim();
+    const labels = await item
+      .locator('[aria-label]')
+      .evaluateAll((els) => els.map((e) => e.getAttribute('aria-label') ?? ''));
+    const own = (await item.getAttribute('aria-label')) ?? '';
+    return { text, label: [own, ...labels].filter((l) => l !== '').join('\n') };
+  }
+
+  /** The notification toasts on screen now. */
+  async toasts(): Promise<Toast[]> {
+    return this.page.locator('.notifications-toasts .notification-list-item').evaluateAll((els) =>
+      els.map((e) => ({
+        message: e.querySelector('.notification-list-item-message')?.textContent ?? '',
+        buttons: [...e.querySelectorAll('.notification-list-item-buttons-container .monaco-button')]
+          .map((b) => b.textContent ?? '')
+          .filter((b) => b !== ''),
+        error: e.querySelector('.codicon-error') !== null,
+      })),
+    );
+  }
+
+  /**
+   * Waits for a toast that `match`es (message or a button). Fails at once on a toast that
+   * `fail` matches (an error), with its text. Returns the toast.
+   */
+  async waitForToast(
+    match: (t: Toast) => boolean,
+    timeoutMs: number,
+    fail: (t: Toast) => boolean = (t) => t.error,
+  ): Promise<Toast> {
+    const deadline = Date.now() + timeoutMs;
+    const seen = new Set<string>();
+    while (Date.now() < deadline) {
+      for (const t of await this.toasts()) {
+        seen.add(t.message);
+        if (fail(t)) throw new Error(`error notification: ${JSON.stringify(t)}`);
+        if (match(t)) return t;
+      }
+      await sleep(200);
+    }
+    throw new Error(
+      `no matching notification within ${timeoutMs} ms (seen: ${JSON.stringify([...seen])})`,
+    );
+  }
+
+  /** Saves every editor and closes them all (panels and webviews too): a clean layout. */
+  async closeAllEditors(): Promise<void> {
+    await this.runCommand('File: Save All Files');
+    await sleep(300);
+    await this.runCommand('View: Close All Editors');
+    await this.page
+      .locator('.editor-instance .monaco-editor')
+      .first()
+      .waitFor({ state: 'detached', timeout: 10_000 })
+      .catch(() => undefined);
   }
 
   /** The document inside the (first) webview: VS Code nests it in two iframes. */

@@ -52,9 +52,15 @@ const TS_AFTER = `
 
 test('JS/TS: the typed `=` repeated is a parse error', () => {
   for (const languageId of ['typescript', 'javascript']) {
-    assertFails(check(languageId, 'const x = ', '= this.y;'), 'parser');
-    assertFails(check(languageId, 'const ', '= options.a'), 'parser');
-    assertFails(check(languageId, 'const includePrerelease = ', '= this.options.loose;'), 'parser');
+    for (const [before, insert] of [
+      ['const x = ', '= this.y;'],
+      ['const ', '= options.a'],
+      ['const includePrerelease = ', '= this.options.loose;'],
+    ] as const) {
+      const r = check(languageId, before, insert);
+      assertFails(r, 'parser');
+      assert.match(r.reason ?? '', /parse error/, 'the parser catches it, not rule 3');
+    }
   }
   // Mid-file too.
   assertFails(
@@ -106,6 +112,15 @@ test('JS/TS: a correct block body passes, an unclosed one fails', () => {
     'parser',
   );
   assertFails(check('javascript', before, 'if (a) {\n    return 1;', after), 'parser');
+});
+
+test('JS: TypeScript-only syntax is a syntax error in a .js file', () => {
+  const before = 'function area(w, h) {\n  ';
+  const insert = 'const a: number = w * h;\n  return a;';
+  assertFails(check('javascript', before, insert, '\n}\n'), 'parser');
+  assertFails(check('javascriptreact', before, insert, '\n}\n'), 'parser');
+  assertPasses(check('typescript', before, insert, '\n}\n'), 'parser');
+  assertPasses(check('javascript', before, 'const a = w * h;\n  return a;', '\n}\n'), 'parser');
 });
 
 test('JS/TS: a suggestion that completes the code passes (fewer errors than without it)', () => {
@@ -168,14 +183,41 @@ test('Python: strings and comments are not brackets; an unterminated string fail
   assertPasses(check('python', 'x = 1  ', "# don't (close) this"), 'balance');
   assertFails(check('python', 'name = ', '"Ada'), 'balance');
   assertFails(check('python', 'def f():\n    ', 'return g(x'), 'balance');
-  // A window that starts inside a docstring: its closing `"""` opens one that runs to the end;
-  // the insertion lexes as string text in both versions and is not judged.
+  // A window that starts inside a docstring, with no definition line to start lexing from: its
+  // closing `"""` opens a string that runs to the end, so the insertion is not judged.
   const docstring = 'Return the area.\n    """\n    return ';
   const r = check('python', docstring, 'w * h', '\n\ndef g():\n    pass\n');
   assertPasses(r, 'balance');
   assert.ok(r.errorsBefore > 0);
   // A bracket opened after the suggestion but closed by the text after the cursor passes.
   assertPasses(check('python', 'total = sum(', 'x for x in items', ')\n'), 'balance');
+});
+
+test('Python: docstrings, and windows that start inside one', () => {
+  // With a `def` line in the window, lexing starts there and the window's `"""` parity is right.
+  const window = [
+    'Return the area.',
+    '    """',
+    '    return w * h',
+    '',
+    '',
+    'def scale(x, factor):',
+    '    """Scale x."""',
+    '    return multiply(x, ',
+  ].join('\n');
+  assertPasses(check('python', window, 'factor)', '\n'), 'balance');
+  assertFails(check('python', window, 'factor))', '\n'), 'balance');
+  // Writing and closing the docstring the cursor is in passes; leaving one open fails.
+  const after = '\n    return w * h\n\n\ndef g(x):\n    """Return x (as is)."""\n    return x\n';
+  assertPasses(
+    check('python', 'def area(w, h):\n    """', 'Return the area."""', after),
+    'balance',
+  );
+  assertFails(check('python', 'def area(w, h):\n    ', '"""Return the area.', after), 'balance');
+  assertPasses(
+    check('python', 'def area(w, h):\n    ', '"""Return the area."""', after),
+    'balance',
+  );
 });
 
 test('other code languages: brackets balance relative to the window', () => {
