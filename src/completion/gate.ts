@@ -61,3 +61,39 @@ export function proseGate(text: string): GateResult {
   if (/(\b\w+\b)(?:\W+\1\b){2,}/i.test(t)) return fail('a word repeated three times in a row');
   return { ok: true };
 }
+
+/** Lines before and after the cursor the syntax check reads, at most (then a statement start). */
+export const SYNTAX_LINES_BEFORE = 400;
+export const SYNTAX_LINES_AFTER = 150;
+
+/** A line that starts a top-level statement: no indentation, not a closer or a continuation. */
+const TOP_LEVEL = /^[^\s})\].,+\-*/|&?:=<>]/;
+
+/**
+ * The part of the document the syntax check parses: whole top-level statements around the
+ * cursor, at most about SYNTAX_LINES_BEFORE / _AFTER lines. A window that starts mid-construct
+ * already has errors, and then an insertion that breaks the rest of the file (`return {`) adds
+ * none: eval:editor found such suggestions shown; the whole file caught them. Parsing whole files
+ * costs ~35 ms per 3,000 lines (twice per check); this keeps it to the neighbourhood.
+ */
+export function syntaxWindow(text: string, offset: number): { before: string; after: string } {
+  let start = offset;
+  for (let n = 0; start > 0; n++) {
+    const prev = text.lastIndexOf('\n', start - 1);
+    start = prev < 0 ? 0 : prev + 1;
+    if (n >= SYNTAX_LINES_BEFORE && TOP_LEVEL.test(text.slice(start, start + 1))) break;
+    if (prev < 0) break;
+    start = prev;
+  }
+  let end = offset;
+  for (let n = 0; end < text.length; n++) {
+    const next = text.indexOf('\n', end);
+    if (next < 0) {
+      end = text.length;
+      break;
+    }
+    end = next + 1;
+    if (n >= SYNTAX_LINES_AFTER && TOP_LEVEL.test(text.slice(end, end + 1))) break;
+  }
+  return { before: text.slice(start, offset), after: text.slice(offset, end) };
+}

@@ -18,7 +18,13 @@ import {
   type ContextOptions,
 } from './context';
 import { Debouncer, realSleep } from './debounce';
-import { DEFAULT_MIN_CONFIDENCE, confidence, confidenceGate, syntaxGate } from './gate';
+import {
+  DEFAULT_MIN_CONFIDENCE,
+  confidence,
+  confidenceGate,
+  syntaxGate,
+  syntaxWindow,
+} from './gate';
 import { Generations, type Generation, type GenerationOutcome } from './generations';
 import { decideMode, type CompletionMode } from './mode';
 import { blockEnd, postprocess } from './postprocess';
@@ -432,8 +438,9 @@ export class CompletionPipeline {
       // No signal: the check is short, and a block end seen while streaming aborts the
       // generation's own signal on purpose.
       try {
+        const { before, after } = syntaxWindow(req.text, req.offset);
         verdict = await this.engine.checkSyntax(
-          { languageId: req.languageId, before: ctx.prefix, insert: post.text, after: ctx.suffix },
+          { languageId: req.languageId, before, insert: post.text, after },
           {},
         );
       } catch (e) {

@@ -13,6 +13,8 @@
 //      before the cursor which the text after the cursor already closes;
 //   3. text duplicating the suffix is trimmed: generated lines equal to the next line of the
 //      document, and a tail equal to the start of the text after the cursor;
+//   3b. degenerate output is cut: a unit repeated three times in a row (`.a.a.a`), a line equal
+//      to the line before it in the suggestion, the line of a run of 8+ equal digits (`10000000000…`);
 //   4. trailing whitespace is trimmed; empty results, and a line that repeats the line above or
 //      below, are discarded.
 import { CLOSERS, scan, stateAfter, syntaxFor, unmatchedClosers } from './brackets';
@@ -145,6 +147,31 @@ export function suffixOverlap(text: string, suffix: string): number {
   return 0;
 }
 
+/** Cut before a generated line equal to the non-blank line before it (small models loop). */
+export function duplicateLineCut(text: string): number {
+  let prev: string | undefined;
+  let start = -1;
+  while (start < text.length) {
+    const next = text.indexOf('\n', start + 1);
+    const end = next >= 0 ? next : text.length;
+    const line = stripCr(text.slice(start + 1, end)).trim();
+    if (line !== '') {
+      // Closers and short statements repeat legitimately (`}` `}`, `break;`).
+      if (line === prev && line.length >= 8 && start >= 0) return start;
+      prev = line;
+    }
+    if (next < 0) break;
+    start = next;
+  }
+  return text.length;
+}
+
+/** Cut before the line with a run of 8 or more equal digits (`10000000000…`): a loop, not code. */
+function digitRunCut(text: string): number {
+  const m = /(\d)\1{7,}/.exec(text);
+  return m ? Math.max(0, text.lastIndexOf('\n', m.index)) : text.length;
+}
+
 /** Cut before the first generated line (after the first) equal to the next non-blank line. */
 function repeatedLineCut(text: string, nextLine: string | undefined): number {
   if (nextLine === undefined || isBlank(nextLine)) return text.length;
@@ -203,6 +230,8 @@ export function postprocess(raw: string, input: PostprocessInput): PostprocessRe
   const broken = fitted.text.indexOf('\uFFFD');
   let text = broken >= 0 ? fitted.text.slice(0, broken) : fitted.text;
   text = text.slice(0, repetitionCut(text));
+  text = text.slice(0, duplicateLineCut(text));
+  text = text.slice(0, digitRunCut(text));
   // 1. line or block end
   if (mode.kind === 'single-line') {
     const nl = text.search(/\r?\n/);

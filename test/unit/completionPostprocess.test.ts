@@ -6,6 +6,7 @@ import type { CompletionMode } from '../../src/completion/mode';
 import {
   blockEnd,
   bracketCut,
+  duplicateLineCut,
   postprocess,
   repetitionCut,
   suffixOverlap,
@@ -148,4 +149,25 @@ test('repetition: a unit repeated three times is kept once; indentation and pair
   assert.equal(repetitionCut(indented), indented.length, 'whitespace runs are not loops');
   assert.equal(repetitionCut('// ----------'), 13, 'a run of one character is a separator');
   assert.equal(pp('foo(1)(1)(1)(1)', 'const x = ', ''), 'foo(1)');
+});
+
+test('degenerate output from eval:editor is cut: a repeated field line, a run of zeros', () => {
+  const multi = { kind: 'multi-line' as const, blockIndent: 2, reason: 'test' };
+  // comlink.ts:547: the model repeated `message: 'error',`.
+  const r = postprocess("type: 'error',\n    message: 'error',\n    message: 'error',\n  });", {
+    prefix: '  postMessage({\n    ',
+    suffix: '\n',
+    languageId: 'typescript',
+    mode: multi,
+  });
+  assert.deepEqual(r, { ok: true, text: "type: 'error',\n    message: 'error',", start: 0 });
+  assert.equal(duplicateLineCut('}\n}\n'), '}\n}\n'.length, 'short lines may repeat');
+  // moment offset.js:138: `// 10000000000…` with a mean log p of -0.53.
+  const zeros = postprocess('// 10000000000000000000000000', {
+    prefix: '  ',
+    suffix: '\n',
+    languageId: 'javascript',
+    mode: { kind: 'single-line', reason: 'test' },
+  });
+  assert.deepEqual(zeros, { ok: false, reason: 'empty' });
 });
