@@ -9,6 +9,10 @@
     # and schedule; the run config may change the FIM rates under "fim", never the format)
     /work/venv/bin/python training/train.py --config training/configs/main-fim.json \
         --init-from training/checkpoints/main/latest.pt
+    # v3: continued training at a longer context (the config's "model" key overrides the init
+    # checkpoint's context length and RoPE base; "seq_schedule" = a short-then-long curriculum)
+    /work/venv/bin/python training/train.py --config training/configs/v3.json \
+        --init-from training/checkpoints/main-fim/latest.pt --set train.threads=1
 
 Objective: next-token cross-entropy over packed 512-token windows in which half the documents are
 FIM samples (PSM and SPM, training/configs/fim.json, applied on the fly) + router_aux_loss_coef x
@@ -88,7 +92,36 @@ DEFAULT_TRAIN = {
     "eval_every_min": 15,
     "eval_windows": 32,
     "eval_fim_samples": 96,
+    # optional curriculum: [{"from": progress, "seq_len": T, "batch_size": B}, ...] (progress =
+    # elapsed / budget, as for the LR); the window of each step follows the phase it falls in
+    "seq_schedule": None,
+    # fixed windows for the periodic eval: 0 = the model's context (max_position_embeddings)
+    "eval_seq_len": 0,
+    # held-out documents at least eval_seq_len long, scored from their start (loss by position)
+    "eval_long_docs": 0,
 }
+
+# Model settings a continued-training run (--init-from) may change; everything else (shapes) must
+# match the init checkpoint.
+INIT_OVERRIDABLE = {"max_position_embeddings", "rope_theta", "router_aux_loss_coef", "router_z_loss_coef",
+                    "router_jitter", "expert_impl"}
+POS_BUCKETS = ((0, 512), (512, 1024), (1024, 2048), (2048, 4096), (4096, 8192))
+
+
+def phase_at(progress: float, tc: dict) -> tuple[int, int]:
+    """(batch_size, seq_len) of the step at this progress."""
+    sched = tc.get("seq_schedule")
+    if not sched:
+        return int(tc["batch_size"]), int(tc["seq_len"])
+    cur = sched[0]
+    for ph in sched:
+        if progress >= ph["from"]:
+            cur = ph
+    return int(cur["batch_size"]), int(cur["seq_len"])
+
+
+def max_seq_len(tc: dict) -> int:
+    return max([int(tc["seq_len"])] + [int(p["seq_len"]) for p in (tc.get("seq_schedule") or [])])
 
 
 class Logger:
@@ -123,8 +156,10 @@ class Evaluator:
     """Fixed held-out material: plain windows (loss, bits per byte) and single-line SPM FIM samples
     (mean loss of the middle + <|endoftext|>)."""
 
-    def __init__(self, valid: TokenFile, tok, sp, seq_len: int, n_windows: int, n_fim: int, seed: int):
+    def __init__(self, valid: TokenFile, tok, sp, seq_len: int, n_windows: int, n_fim: int, seed: int,
+                 n_long: int = 0):
         self.sp = sp
+        self.seq_len = seq_len
         rng = np.random.default_rng(seed)
         order = rng.permutation(len(valid))
         need = n_windows * (seq_len + 1)
@@ -138,6 +173,16 @@ class Evaluator:
         stream = np.concatenate(chunks)[:need].astype(np.int64)
         self.windows = torch.from_numpy(stream.reshape(-1, seq_len + 1))
         self.byte_len = torch.from_numpy(token_byte_lengths(tok, tok.get_vocab_size()))
+        # long documents (>= seq_len + 1 tokens), the first seq_len + 1 tokens of each (header
+        # included): how the loss falls with position = how much of the context the model uses
+        self.long = None
+        if n_long:
+            lens = valid.idx[:, 1] - valid.idx[:, 0]
+            cand = [int(i) for i in np.random.default_rng(seed + 7).permutation(len(valid))
+                    if lens[i] >= seq_len + 1][:n_long]
+            if cand:
+                self.long = torch.from_numpy(np.stack([valid.doc_tokens(i)[: seq_len + 1] for i in cand])
+                                             .astype(np.int64))
         self.fim = []
         for s in single_line_fim_samples(valid, n_fim, seed + 1):
             ids, mid_start = spm_prompt(tok, sp, s["prefix"], s["suffix"], seq_len - 24)
@@ -161,6 +206,22 @@ class Evaluator:
             nll += float(lp)
             ntok += w[:, 1:].numel()
             nbytes += int(self.byte_len[w[:, 1:]].sum())
+        extra = {}
+        if self.long is not None:
+            nll_pos = torch.zeros(self.seq_len, dtype=torch.float64)
+            byt_pos = torch.zeros(self.seq_len, dtype=torch.float64)
+            for i in range(0, len(self.long), 4):
+                w = self.long[i : i + 4]
+                logits, _ = model(w[:, :-1])
+                lp = F.cross_entropy(logits.transpose(1, 2).float(), w[:, 1:], reduction="none")
+                nll_pos += lp.double().sum(0)
+                byt_pos += self.byte_len[w[:, 1:]].double().sum(0)
+            extra["long_docs"] = len(self.long)
+            extra["long_bpb"] = float(nll_pos.sum() / byt_pos.sum()) / math.log(2)
+            for a, b in POS_BUCKETS:
+                if a < self.seq_len:
+                    b = min(b, self.seq_len)
+                    extra[f"long_bpb_{a}_{b}"] = float(nll_pos[a:b].sum() / byt_pos[a:b].sum()) / math.log(2)
         fim_nll = 0.0
         fim_tok = 0
         for ids, n_prompt in self.fim:
@@ -177,6 +238,8 @@ class Evaluator:
             "val_bytes_per_token": nbytes / ntok,
             "val_fim_middle_loss": fim_nll / max(1, fim_tok),
             "val_fim_samples": len(self.fim),
+            "val_seq_len": self.windows.shape[1] - 1,
+            **extra,
         }
 
 
@@ -336,9 +399,28 @@ def main(argv=None) -> int:
         torch.set_num_threads(int(tc["threads"]))
 
     init = None
+    init_overrides = {}
     if resume is None and args.init_from:
         init = torch.load(args.init_from, map_location="cpu", weights_only=False)
-        mc = init["model_config"]
+        # the run config's "model" key and --set model.* may change the context length and RoPE
+        # base (a longer-context phase) and the router regularisers; shapes come from the checkpoint
+        asked = {**conf.get("model", {}),
+                 **{k.split(".", 1)[1]: json.loads(v) for k, v in (kv.split("=", 1) for kv in args.set)
+                    if k.startswith("model.")}}
+        mc = dict(init["model_config"])
+        for k, v in asked.items():
+            if k in INIT_OVERRIDABLE:
+                if mc.get(k) != v:
+                    init_overrides[k] = {"from": mc.get(k), "to": v}
+                mc[k] = v
+            elif k in mc and mc[k] != v:
+                raise SystemExit(f"--init-from: model.{k}={v!r} differs from the checkpoint's {mc[k]!r} "
+                                 f"(only {sorted(INIT_OVERRIDABLE)} may change)")
+    if mc.get("max_position_embeddings", 0) < max_seq_len(tc):
+        if init is not None or resume is not None:
+            raise SystemExit(f"seq_len {max_seq_len(tc)} exceeds the model context "
+                             f"{mc.get('max_position_embeddings')}: set model.max_position_embeddings")
+        mc["max_position_embeddings"] = max_seq_len(tc)
 
     cfg = ModelConfig.from_dict(mc)
     seed = int(tc["seed"])
@@ -368,7 +450,10 @@ def main(argv=None) -> int:
             raise SystemExit(f"{args.config}: unknown fim setting {k!r}")
         setattr(fim, k, v)
     sampler = PackedSampler(train_tf, tok, sp, fim, tc["seq_len"] + 1, seed)
-    evaluator = Evaluator(valid_tf, tok, sp, tc["seq_len"], tc["eval_windows"], tc["eval_fim_samples"], seed)
+    eval_len = int(tc.get("eval_seq_len") or 0) or (cfg.max_position_embeddings if tc.get("seq_schedule")
+                                                      or init_overrides else tc["seq_len"])
+    evaluator = Evaluator(valid_tf, tok, sp, eval_len, tc["eval_windows"], tc["eval_fim_samples"], seed,
+                          n_long=int(tc.get("eval_long_docs") or 0))
 
     step = 0
     tokens_seen = 0
@@ -395,9 +480,10 @@ def main(argv=None) -> int:
         if bf16:
             shadow.sync()
         log("init_from", checkpoint=os.path.relpath(args.init_from, os.path.dirname(HERE)), run=init.get("run"),
-            step=init.get("step"), tokens_seen=init.get("tokens_seen"))
+            step=init.get("step"), tokens_seen=init.get("tokens_seen"), model_overrides=init_overrides)
         tc["init_from"] = {"checkpoint": os.path.relpath(args.init_from, os.path.dirname(HERE)),
-                           "run": init.get("run"), "step": init.get("step"), "tokens_seen": init.get("tokens_seen")}
+                           "run": init.get("run"), "step": init.get("step"), "tokens_seen": init.get("tokens_seen"),
+                           "model_overrides": init_overrides}
         del init
 
     budget_s = tc["budget_minutes"] * 60.0
@@ -405,7 +491,7 @@ def main(argv=None) -> int:
     log("start", run=run, model=cfg.to_dict(), train=tc, params=params,
         train_docs=len(train_tf), train_tokens=int(len(train_tf.tokens)), valid_docs=len(valid_tf),
         fim=fim.__dict__, torch=torch.__version__, threads=torch.get_num_threads(),
-        eval_fim_samples=len(evaluator.fim))
+        eval_fim_samples=len(evaluator.fim), eval_seq_len=eval_len)
 
     loss_fn = compute.loss
     if tc.get("compile"):
@@ -452,7 +538,8 @@ def main(argv=None) -> int:
     last_eval_t = time.time()
     win_counts = None
     acc = {"loss": 0.0, "ce": 0.0, "aux": 0.0, "z": 0.0, "n": 0, "tok": 0, "t0": time.time(), "gn": 0.0}
-    B, T = tc["batch_size"], tc["seq_len"]
+    B, T = phase_at(elapsed / budget_s, tc)
+    sampler.set_window(T + 1)
     if last_eval is None and step == 0:
         evaluate()
     while True:
@@ -469,12 +556,18 @@ def main(argv=None) -> int:
         elif args.max_steps is not None and step >= args.max_steps:
             reason = "max_steps"
         if reason:
-            if reason == "budget":
+            if reason in ("budget", "max_steps"):
                 evaluate()
             checkpoint(reason)
             log("stop", reason=reason, step=step, tokens_seen=tokens_seen, elapsed_s=round(elapsed, 1))
             return 0 if reason == "budget" else 10
 
+        nb, nt = phase_at(elapsed / budget_s, tc)
+        if (nb, nt) != (B, T):
+            B, T = nb, nt
+            sampler.set_window(T + 1)
+            acc = {"loss": 0.0, "ce": 0.0, "aux": 0.0, "z": 0.0, "n": 0, "tok": 0, "t0": time.time(), "gn": 0.0}
+            log("phase", step=step, batch_size=B, seq_len=T, progress=round(elapsed / budget_s, 4))
         lr = lr_at(step, elapsed / budget_s, tc)
         for g in opt.param_groups:
             g["lr"] = lr
@@ -504,7 +597,8 @@ def main(argv=None) -> int:
             n = acc["n"]
             rec = {"step": step, "tokens_seen": tokens_seen, "lr": lr, "loss": acc["loss"] / n,
                    "ce": acc["ce"] / n, "grad_norm": acc["gn"] / n, "tok_per_s": acc["tok"] / dt,
-                   "elapsed_s": round(elapsed, 1), "progress": round(elapsed / budget_s, 4)}
+                   "elapsed_s": round(elapsed, 1), "progress": round(elapsed / budget_s, 4),
+                   "seq_len": T, "batch_size": B}
             if not cfg.dense:
                 rec.update(aux=acc["aux"] / n, z=acc["z"] / n)
             log("train", **rec)

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections import deque
 from dataclasses import dataclass
 
@@ -82,6 +83,10 @@ class FimConfig:
     header_rate: float = 0.5
     span_modes: dict | None = None
     max_multi_lines: int = 8
+    # editor-aimed modes (configs/v3.json): the trigger mix of "after_operator" and the longest
+    # block body of "block_body"
+    operator_weights: dict | None = None
+    max_block_lines: int = 16
 
     @classmethod
     def load(cls, path: str) -> "FimConfig":
@@ -117,6 +122,82 @@ def _content_start(text: str, s: int, e: int) -> int:
     return i
 
 
+# Cursor positions the editor asks about most (the completion evaluation replays them): right after
+# an assignment "=" (and its space), an opening "(", a member-access ".", or "return ".
+OPERATOR_TRIGGERS = {
+    # "=" of an assignment / default / compound assignment, not ==, =>, <=, >=, !=
+    "=": re.compile(r"(?<![=!<>])=(?![=>]) ?"),
+    "(": re.compile(r"\("),
+    ".": re.compile(r"(?<=[\w$)\]])\.(?=[A-Za-z_$])"),
+    "return ": re.compile(r"\breturn "),
+}
+DEFAULT_OPERATOR_WEIGHTS = {"=": 0.35, "(": 0.25, ".": 0.25, "return ": 0.15}
+BLOCK_OPENERS = ("{", "(", "[", ":", "=>")
+
+
+def _after_operator(text: str, lines: list[tuple[int, int]], rng: np.random.Generator,
+                    cfg: FimConfig) -> tuple[int, int] | None:
+    """Cursor right after a trigger (=, (, ., return ) inside a line, middle = the rest of that line
+    (at least one non-space character)."""
+    weights = cfg.operator_weights or DEFAULT_OPERATOR_WEIGHTS
+    names = [k for k in weights if weights[k] > 0]
+    cands: dict[str, list[tuple[int, int]]] = {k: [] for k in names}
+    for s, e in lines:
+        line = text[s:e]
+        for k in names:
+            for m in OPERATOR_TRIGGERS[k].finditer(line):
+                a = s + m.end()
+                if a < e and text[a:e].strip():
+                    cands[k].append((a, e))
+    have = [k for k in names if cands[k]]
+    if not have:
+        return None
+    p = np.array([weights[k] for k in have], dtype=np.float64)
+    k = have[int(rng.choice(len(have), p=p / p.sum()))]
+    return cands[k][int(rng.integers(len(cands[k])))]
+
+
+def _indent(text: str, s: int, e: int) -> int:
+    return _content_start(text, s, e) - s
+
+
+def _block_body(text: str, all_lines: list[tuple[int, int]], rng: np.random.Generator,
+                cfg: FimConfig) -> tuple[int, int] | None:
+    """A line ending with an opener ({ ( [ : =>), followed by more-indented lines: the cursor at the
+    start of the first body line's content (after its indentation, as after Enter in the editor),
+    the middle = the body up to the end of its last line (at most max_block_lines lines; the newline
+    before the closing line stays in the suffix)."""
+    opens = []
+    for j, (s, e) in enumerate(all_lines[:-1]):
+        body = text[s:e].rstrip()
+        if body and body.endswith(BLOCK_OPENERS) and _content_start(text, s, e) < e:
+            opens.append(j)
+    rng.shuffle(opens)
+    for j in opens[:8]:
+        s, e = all_lines[j]
+        ind = _indent(text, s, e)
+        k = j + 1
+        last = None
+        while k < len(all_lines) and k - j <= cfg.max_block_lines:
+            ks, ke = all_lines[k]
+            if _content_start(text, ks, ke) == ke:  # blank line: part of the body if more follows
+                k += 1
+                continue
+            if _indent(text, ks, ke) <= ind:
+                break
+            last = k
+            k += 1
+        if last is None:
+            continue
+        fs, fe = all_lines[j + 1]
+        while _content_start(text, fs, fe) == fe:  # first non-blank body line
+            j += 1
+            fs, fe = all_lines[j + 1]
+        a = _content_start(text, fs, fe)
+        return a, all_lines[last][1]
+    return None
+
+
 def choose_middle(text: str, rng: np.random.Generator, cfg: FimConfig) -> tuple[int, int, str]:
     """Character span [a, b) of the middle, and the mode used."""
     modes = cfg.span_modes or {"line_to_eol": 1.0}
@@ -126,13 +207,27 @@ def choose_middle(text: str, rng: np.random.Generator, cfg: FimConfig) -> tuple[
     n = len(text)
     if n < 2:
         return 0, n, "random"
-    lines = [(s, e) for s, e in _line_bounds(text) if _content_start(text, s, e) < e]
+    all_lines = _line_bounds(text)
+    lines = [(s, e) for s, e in all_lines if _content_start(text, s, e) < e]
     if not lines or mode == "random":
         a, b = sorted(rng.integers(0, n + 1, size=2).tolist())
         return a, b, "random"
+    if mode == "after_operator":
+        r = _after_operator(text, lines, rng, cfg)
+        if r is not None:
+            return r[0], r[1], mode
+        mode = "new_line"
+    if mode == "block_body":
+        r = _block_body(text, all_lines, rng, cfg)
+        if r is not None:
+            return r[0], r[1], mode
+        mode = "new_line"
     li = int(rng.integers(len(lines)))
     s, e = lines[li]
     c = _content_start(text, s, e)
+    if mode == "new_line":
+        # a whole line: the cursor after its indentation (the editor after Enter), middle = content
+        return c, e, mode
     if mode == "line_to_eol":
         # the cursor after the indentation (a fresh line) or anywhere inside the line
         a = c if rng.random() < 0.5 else int(rng.integers(c, e))
@@ -245,6 +340,9 @@ class PackedSampler:
         filled = 0
         while filled < self.window:
             space = self.window - filled
+            if self.fim_q and len(self.fim_q[0]) > self.window:
+                # made for a longer window (a seq_len schedule going down): cut to this window
+                self.fim_q[0] = self.fim_q[0][: self.window]
             if self.fim_q and len(self.fim_q[0]) <= space:
                 x = self.fim_q.popleft()
                 out.append(x)
@@ -288,6 +386,10 @@ class PackedSampler:
         self.plain_pos = 0
         self.fim_q = deque(st["fim_q"])
         self.stats = st["stats"]
+
+    def set_window(self, window: int) -> None:
+        """Change the window (a seq_len curriculum); the queued state stays valid."""
+        self.window = window
 
 
 # ---- evaluation helpers -----------------------------------------------------------------------
