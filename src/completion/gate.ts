@@ -43,6 +43,22 @@ export function syntaxGate(v: SyntaxVerdict | undefined): GateResult {
 }
 
 /**
+ * Explain's doc comment lines with repeats removed: small models loop, writing the same sentence
+ * again (seen in code-server: one `@param` sentence three times over a 200-line function).
+ */
+export function dedupeLines(lines: readonly string[]): string[] {
+  const seen = new Set<string>();
+  const out: string[] = [];
+  for (const line of lines) {
+    const key = line.trim().toLowerCase().replace(/\s+/g, ' ');
+    if (key !== '' && seen.has(key)) continue;
+    seen.add(key);
+    out.push(line);
+  }
+  return out;
+}
+
+/**
  * Explain's doc comment from a base model must read as prose about the code: words, mostly
  * letters, few code symbols, no long runs of digits (the default model once proposed "1000…0"
  * for an 11-line method).

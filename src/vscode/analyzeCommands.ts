@@ -3,7 +3,7 @@
 // completion request waits for at most one file; statistics are shared with `cli analyze`.
 import { basename } from 'node:path';
 import * as vscode from 'vscode';
-import { proseGate } from '../completion/gate';
+import { dedupeLines, proseGate } from '../completion/gate';
 import { analyzeFiles, type SourceFile } from '../analysis/analyzeFiles';
 import { RoutingStatsAccumulator } from '../analysis/routingStats';
 import { classifyText, classifyTokens, languageOfPath } from '../analysis/tokenClasses';
@@ -307,10 +307,12 @@ async function explainSelection(deps: AnalyzeDeps): Promise<void> {
         uri: vscode.workspace.asRelativePath(doc.uri),
         languageId: doc.languageId,
       });
-      const lines = raw
-        .trim()
-        .split('\n')
-        .map((l) => l.replace(/^\s*(\*|#|\/\/\/)?\s?/, '').trimEnd());
+      const lines = dedupeLines(
+        raw
+          .trim()
+          .split('\n')
+          .map((l) => l.replace(/^\s*(\*|#|\/\/\/)?\s?/, '').trimEnd()),
+      );
       const prose = proseGate(lines.join(' '));
       if (!prose.ok) {
         verdict = prose.reason;

@@ -15,7 +15,7 @@ import {
 } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import { chromium, type Browser, type FrameLocator, type Page } from 'playwright-core';
 
 export const ROOT = resolve(__dirname, '..', '..');
@@ -49,6 +49,9 @@ export const USER_SETTINGS: Record<string, unknown> = {
   'files.autoSave': 'off',
   'moeLens.debounceMs': 0,
   'moeLens.executionProvider': 'cpu',
+  // The content spots were chosen at this threshold (probeSpots.ts): a recalibrated default must
+  // not silence them; the default's own quality is eval:editor's to measure.
+  'moeLens.minConfidence': -1.5,
   // The default model (models/ in the VSIX) unless MOE_LENS_E2E_MODEL pins a folder.
   ...(process.env.MOE_LENS_E2E_MODEL
     ? { 'moeLens.modelPath': resolve(process.env.MOE_LENS_E2E_MODEL) }
@@ -59,8 +62,8 @@ export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 const log = (message: string) => console.log(`[e2e] ${message}`);
 
-/** Empties test-results/e2e/<name>/ so it holds only this run's screenshots and logs. */
-export function resetResults(name: string): string {
+/** Empties test-results/e2e/<name>/ (or test-results/e2e/) so it holds only this run's files. */
+export function resetResults(name = ''): string {
   const dir = join(RESULTS, name);
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
@@ -316,12 +319,14 @@ export class CodeServerSession {
       }
     }
     await page.keyboard.type(name, { delay: 20 });
-    // Wait until quick open lists the file (the file search runs in the server).
-    await page.waitForSelector(`.quick-input-list .monaco-list-row[aria-label*="${name}"]`, {
+    // Wait until quick open lists the file (the file search runs in the server); rows and tabs
+    // are labelled with the file's base name.
+    const base = basename(name);
+    await page.waitForSelector(`.quick-input-list .monaco-list-row[aria-label*="${base}"]`, {
       timeout: 60_000,
     });
     await page.keyboard.press('Enter');
-    const tab = page.locator(`.tabs-container .tab[data-resource-name="${name}"]`);
+    const tab = page.locator(`.tabs-container .tab[data-resource-name="${base}"]`);
     await tab.waitFor({ timeout: 60_000 });
     const lines = page.locator('.editor-instance .monaco-editor .view-lines');
     await lines.first().waitFor({ timeout: 60_000 });
@@ -446,17 +451,19 @@ export class CodeServerSession {
   /** Moves the cursor with Go to Line/Column (Ctrl+G) and checks where it landed. */
   async goTo(line: number, column = 1): Promise<void> {
     const page = this.page;
-    await page.keyboard.press('Control+G');
-    const input = page.locator('.quick-input-widget input');
-    await input.waitFor({ state: 'visible', timeout: 10_000 });
-    await input.fill(`:${line}:${column}`);
-    await sleep(100);
-    await page.keyboard.press('Enter');
-    await input.waitFor({ state: 'hidden', timeout: 10_000 });
-    const at = await this.cursor();
-    if (at.line !== line || at.column !== column) {
-      throw new Error(`Go to ${line}:${column} put the cursor at ${at.line}:${at.column}`);
+    let at: Cursor | null = null;
+    for (let attempt = 0; attempt < 2; attempt++) {
+      await page.keyboard.press('Control+G');
+      const input = page.locator('.quick-input-widget input');
+      await input.waitFor({ state: 'visible', timeout: 10_000 });
+      await input.fill(`:${line}:${column}`);
+      await sleep(150);
+      await page.keyboard.press('Enter');
+      await input.waitFor({ state: 'hidden', timeout: 10_000 });
+      at = await this.cursor();
+      if (at.line === line && at.column === column) return;
     }
+    throw new Error(`Go to ${line}:${column} put the cursor at ${at?.line}:${at?.column}`);
   }
 
   /**
@@ -481,7 +488,25 @@ export class CodeServerSession {
       .locator('[aria-label]')
       .evaluateAll((els) => els.map((e) => e.getAttribute('aria-label') ?? ''));
     const own = (await item.getAttribute('aria-label')) ?? '';
-    return { text, label: [own, ...labels].filter((l) => l !== '').join('\n') };
+    const unique = [...new Set([own, ...labels].filter((l) => l !== ''))];
+    return { text, label: unique.join('\n') };
+  }
+
+  /**
+   * Waits until MoE Lens's status bar item reports a loaded model (its tooltip lists the
+   * execution provider); the model loads on the first completion request.
+   */
+  async waitForModelReady(timeoutMs: number): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    let last = { text: '', label: '' };
+    while (Date.now() < deadline) {
+      last = await this.statusBarItem('moeLens.status').catch(() => last);
+      if (/Execution provider/.test(last.label)) return;
+      await sleep(250);
+    }
+    throw new Error(
+      `the model did not load within ${timeoutMs} ms (status: ${JSON.stringify(last)})`,
+    );
   }
 
   /** The notification toasts on screen now. */
@@ -565,6 +590,28 @@ export class CodeServerSession {
     return readFileSync(file, 'utf8');
   }
 
+  /**
+   * Puts `text` back into a workspace file that is open in the active editor: written to disk,
+   * then File: Revert File (the editor shows the disk's text, nothing left to save).
+   */
+  async restoreFile(name: string, text: string): Promise<void> {
+    writeFileSync(join(this.workspace, name), text);
+    // Checked by where Ctrl+End lands: the end of `text`.
+    const lines = text.split('\n');
+    const end = { line: lines.length, column: (lines.at(-1) ?? '').length + 1 };
+    let at: Cursor | null = null;
+    for (let attempt = 0; attempt < 3; attempt++) {
+      await this.runCommand('File: Revert File');
+      await sleep(300);
+      await this.press('Control+End');
+      at = await this.cursor();
+      if (at.line === end.line && at.column === end.column) return;
+    }
+    throw new Error(
+      `${name} was not restored: its end is at ${at?.line}:${at?.column}, not ${end.line}:${end.column}`,
+    );
+  }
+
   readFile(name: string): string {
     return readFileSync(join(this.workspace, name), 'utf8');
   }
@@ -606,12 +653,12 @@ export class CodeServerSession {
 }
 
 /**
- * One test file's session: fresh results folder test-results/e2e/<name>/, code-server set up, the
+ * The suite's session: fresh results folder test-results/e2e/[<name>/], code-server set up, the
  * VSIX built (or the prebuilt one) and installed, code-server and the browser started.
  */
 export async function startSession(
-  name: string,
   files: Record<string, string>,
+  name = '',
 ): Promise<CodeServerSession> {
   const results = resetResults(name);
   const codeServer = setupCodeServer();

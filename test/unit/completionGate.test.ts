@@ -7,6 +7,7 @@ import {
   SYNTAX_LINES_BEFORE,
   confidence,
   confidenceGate,
+  dedupeLines,
   proseGate,
   syntaxGate,
   syntaxWindow,
@@ -64,4 +65,9 @@ test('proseGate: Explain keeps sentences, drops digit runs, code and loops', () 
   assert.ok(!proseGate('if (a) { return b; } else { return c; }').ok);
   assert.ok(!proseGate('the the the the').ok);
   assert.ok(!proseGate('ok').ok);
+});
+
+test('dedupeLines drops a sentence the model wrote again', () => {
+  const line = '@param key - The value to check.';
+  assert.deepEqual(dedupeLines([line, 'Returns it.', `  ${line}`, line]), [line, 'Returns it.']);
 });

@@ -236,14 +236,12 @@ test('abort with the default grace: the generation stops shortly after its last 
   );
   const p = new CompletionPipeline(c.engine, settings({ maxTokens: 100_000, maxTimeMs: 0 }));
   const text = 'function f(a: number) {\n\n}\n';
-  const t0 = performance.now();
   assert.equal(
     await p.complete(req(text, text.indexOf('{') + 1, { signal: controller.signal })),
     null,
   );
   await c.idle();
-  assert.ok(performance.now() - t0 < 3000, 'stopped well before the token budget');
-  assert.ok(c.tokens < 1000);
+  assert.ok(c.tokens < 1000, 'stopped well before the token budget');
 });
 
 test('debounce: a newer request supersedes a waiting one, which never runs the model', async () => {

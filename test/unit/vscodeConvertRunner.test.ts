@@ -86,12 +86,11 @@ process.on('SIGINT', () => { fs.rmSync(tmp, { recursive: true, force: true });
 test('a converter ignoring SIGINT is killed after the grace period; its temp folder removed', async () => {
   const cli = fakeCli('stubborn', `${SLOW}\nprocess.on('SIGINT', () => {});`);
   const controller = new AbortController();
-  const t0 = Date.now();
   const run = runConvert(
     job(cli, { signal: controller.signal, onProgress: () => controller.abort(), graceMs: 200 }),
   );
+  // It settles (a converter left running would hang the test until its timeout).
   await assert.rejects(run, CancelledError);
-  assert.ok(Date.now() - t0 < 5000);
   assert.deepEqual(
     readdirSync(work).filter((f) => f.includes('converting')),
     [],

@@ -1,15 +1,17 @@
 // The expert-routing panel end to end, in code-server + Chromium with the packaged extension and
 // the default model: the live view shows exactly the tokens × layers × expert ids the engine
 // reported for the completion the editor showed (read back from the extension's trace log), and
-// the workspace analysis runs over a folder of real source files. Screenshots:
-// test-results/e2e/panel/ (docs/images/ holds copies for the README).
+// the workspace analysis runs over the whole workspace, real source files of this repository
+// included. Screenshots: test-results/e2e/ (docs/images/ holds copies for the README).
+// Registered by suite.e2e.ts.
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, before, describe, test } from 'node:test';
-import { CodeServerSession, ROOT, sleep, startSession } from './harness';
+import { test } from 'node:test';
+import type { LatencyLog } from './content';
+import { ROOT, sleep, type CodeServerSession } from './harness';
 
-/** Real source files of this repository: the workspace the analysis reads. */
+/** Real source files of this repository: part of the workspace the analysis reads. */
 const SOURCES = [
   'src/engine/sampler.ts',
   'src/engine/stopSequences.ts',
@@ -32,8 +34,9 @@ export function add(a: number, b: number): number {
 
 `;
 
-const FILES: Record<string, string> = { 'live.ts': LIVE };
-for (const s of SOURCES) FILES[`sources/${s}`] = readFileSync(join(ROOT, s), 'utf8');
+/** The workspace files these cases need (the suite adds the completion cases'). */
+export const PANEL_FILES: Record<string, string> = { 'live.ts': LIVE };
+for (const s of SOURCES) PANEL_FILES[`sources/${s}`] = readFileSync(join(ROOT, s), 'utf8');
 
 type Shown = [text: string, layers: number[][]][];
 
@@ -47,18 +50,18 @@ function lastShownRouting(log: string): Shown | null {
   ) as Shown;
 }
 
-describe('expert-routing panel in code-server', { timeout: 20 * 60_000 }, () => {
-  let session: CodeServerSession;
+export interface PanelContext {
+  session: () => CodeServerSession;
+  latency: LatencyLog;
+  /** Every file of the workspace (the analysis must report all of them). */
+  files: () => Record<string, string>;
+}
 
-  before(async () => {
-    session = await startSession('panel', FILES);
-  });
-
-  after(async () => {
-    await session?.stop();
-  });
-
+export function registerPanelCases(c: PanelContext): void {
   test('live view: the grid shows the engine’s tokens × layers × experts', async (t) => {
+    const session = c.session();
+    // A clean layout: earlier cases may have left editors (and Explain the panel) open.
+    await session.closeAllEditors();
     await session.openFile('live.ts');
     await session.runCommand('MoE Lens: Show Expert Routing Panel');
     const web = session.webview();
@@ -76,7 +79,10 @@ describe('expert-routing panel in code-server', { timeout: 20 * 60_000 }, () => 
         await session.screenshot('live-failure');
         throw e;
       });
-    t.diagnostic(`ghost text: ${JSON.stringify(shown.ghost.text)}`);
+    c.latency.record('panel live', shown.latencyMs, !shown.nudged);
+    t.diagnostic(
+      `ghost text ${shown.latencyMs} ms after the last key: ${JSON.stringify(shown.ghost.text)}`,
+    );
 
     let reported: Shown | null = null;
     for (let i = 0; i < 50 && !reported; i++) {
@@ -102,7 +108,7 @@ describe('expert-routing panel in code-server', { timeout: 20 * 60_000 }, () => 
     const expected = reported.flatMap(([, ls], i) =>
       ls.map(([layer, ...experts]) => [i, layer, experts]),
     );
-    const key = (c: unknown[]) => `${String(c[0])}/${String(c[1])}`;
+    const key = (cell: unknown[]) => `${String(cell[0])}/${String(cell[1])}`;
     const sortCells = (cs: unknown[][]) => [...cs].sort((a, b) => (key(a) < key(b) ? -1 : 1));
     assert.deepEqual(sortCells(shownInPanel), sortCells(expected));
     const tokens = await web.locator('[data-testid="grid-token"]').evaluateAll((els) => els.length);
@@ -111,15 +117,16 @@ describe('expert-routing panel in code-server', { timeout: 20 * 60_000 }, () => 
   });
 
   test('workspace analysis: statistics of the workspace files in the panel', async (t) => {
+    const session = c.session();
     await session.runCommand('MoE Lens: Analyze Routing of Workspace');
     const web = session.webview();
     const summary = web.locator('[data-testid="analysis-summary"]');
     await summary.waitFor({ timeout: 300_000 });
     const text = (await summary.textContent()) ?? '';
     t.diagnostic(`analysis summary: ${text}`);
-    const files = Object.keys(FILES).length;
+    const files = Object.keys(c.files()).length;
     assert.match(text, new RegExp(`\\b${files} files\\b`), `all ${files} files analysed`);
     await web.locator('[data-testid="load-chart"]').first().waitFor({ timeout: 30_000 });
     await session.screenshot('panel-workspace');
   });
-});
+}
