@@ -23,6 +23,36 @@ export function confidence(tokens: readonly GeneratedToken[]): number {
 export type GateResult =
   { ok: true } | { ok: false; code: 'low-confidence' | 'syntax'; reason: string };
 
+/**
+ * How many leading lines of a multi-line `raw` text the model was sure of: lines are kept while
+ * each one's mean token log-probability reaches `min` (the first line must too; 0: none). A
+ * block whose later lines are guesses is shown up to where the guessing starts. A token counts
+ * for the line of its first character that is not a line break; tokens of whitespace alone
+ * (line breaks, indentation) count for none.
+ */
+export function confidentLines(tokens: readonly GeneratedToken[], min: number): number {
+  const sums: number[] = [];
+  const counts: number[] = [];
+  let line = 0;
+  for (const t of tokens) {
+    const text = t.text ?? '';
+    const lead = /^\n*/.exec(text)?.[0].length ?? 0;
+    if (text.trim() !== '') {
+      const at = line + lead;
+      sums[at] = (sums[at] ?? 0) + t.logprob;
+      counts[at] = (counts[at] ?? 0) + 1;
+    }
+    line += text.split('\n').length - 1;
+  }
+  let kept = 0;
+  for (let i = 0; i <= line; i++) {
+    const n = counts[i] ?? 0;
+    if (n > 0 && (sums[i] ?? 0) / n < min) break;
+    kept = i + 1;
+  }
+  return kept;
+}
+
 export function confidenceGate(conf: number, minConfidence: number): GateResult {
   if (conf >= minConfidence) return { ok: true };
   return {

@@ -22,6 +22,7 @@ import {
   DEFAULT_MIN_CONFIDENCE,
   confidence,
   confidenceGate,
+  confidentLines,
   syntaxGate,
   syntaxWindow,
 } from './gate';
@@ -430,6 +431,16 @@ export class CompletionPipeline {
       mode,
     });
     if (!post.ok) return { ok: false, code: 'empty', reason: post.reason };
+    if (post.text.includes('\n')) {
+      // A block is shown up to the first line the model was unsure of (rule: gate.ts).
+      const keep = confidentLines(tokens, s.minConfidence);
+      const lines = post.text.split('\n');
+      if (keep === 0) {
+        return { ok: false, code: 'low-confidence', reason: 'low confidence in its first line' };
+      }
+      if (keep < lines.length) post.text = lines.slice(0, keep).join('\n').trimEnd();
+      if (post.text.trim() === '') return { ok: false, code: 'empty', reason: 'empty' };
+    }
     const covering = tokensInRange(tokens, post.start, post.start + post.text.length);
     const conf = confidenceGate(confidence(covering), s.minConfidence);
     if (!conf.ok) return conf;

@@ -7,6 +7,7 @@ import {
   SYNTAX_LINES_BEFORE,
   confidence,
   confidenceGate,
+  confidentLines,
   dedupeLines,
   proseGate,
   syntaxGate,
@@ -70,4 +71,22 @@ test('proseGate: Explain keeps sentences, drops digit runs, code and loops', () 
 test('dedupeLines drops a sentence the model wrote again', () => {
   const line = '@param key - The value to check.';
   assert.deepEqual(dedupeLines([line, 'Returns it.', `  ${line}`, line]), [line, 'Returns it.']);
+});
+
+test('confidentLines: a block is kept up to its first unsure line', () => {
+  const t = (text: string, logprob: number) => ({ id: 0, text, logprob, routing: [] });
+  const block = [
+    t('const', -0.2),
+    t(' b', -0.4),
+    t(' = a;', -0.3),
+    t('\n  ', -0.1), // indentation alone counts for no line
+    t('return', -0.5),
+    t(' b;', -0.5),
+    t('\n  ', -0.1),
+    t('x', -4),
+    t('.y', -3),
+  ];
+  assert.equal(confidentLines(block, -1), 2);
+  assert.equal(confidentLines(block, -5), 3);
+  assert.equal(confidentLines([t('zz', -3), t('\n', 0), t('ok', 0)], -1), 0);
 });

@@ -598,3 +598,26 @@ test('the model context sizes the window; setModel clears what the old model sug
   assert.ok(narrow.prefix.length < wide.prefix.length);
   assert.equal(c.calls, 2, 'the cache was cleared with the model change');
 });
+
+test('gate: a block is shown up to its first low-confidence line', async () => {
+  const text = 'function f(a) {\n  \n}\n';
+  const at = text.indexOf('\n  \n') + 3;
+  const sure = scripted(['const b = a;', '\n  return b;'], 0, { logprob: -0.5 });
+  const unsure = scripted(['\n  zork(b);'], 0, { logprob: -4 });
+  const both: CompletionEngine = {
+    async complete(params, opts) {
+      const tokens: Parameters<NonNullable<typeof opts.onToken>>[0][] = [];
+      const collect = { ...opts, onToken: (t: (typeof tokens)[number]) => tokens.push(t) };
+      await sure.complete(params, collect);
+      await unsure.complete(params, collect);
+      for (const t of tokens) opts.onToken?.(t);
+      return { ...(await sure.complete(params, {})), text: tokens.map((t) => t.text).join('') };
+    },
+  };
+  const p = new CompletionPipeline(
+    withSyntax(both, () => true),
+    settings({ minConfidence: -1 }),
+  );
+  const s = await p.complete(req(text, at));
+  assert.equal(s?.text, 'const b = a;\n  return b;');
+});
