@@ -345,8 +345,14 @@ export class CompletionPipeline {
       tokens.push(t);
       this.emit({ type: 'token', requestId, speculative: g.speculative, token: t });
       g.text += t.text ?? '';
-      // Stop as soon as the block is known to have ended: the rest would be cut anyway.
-      if (multi && !g.finished && blockEnd(g.text, mode.blockIndent, false) >= 0) {
+      // Stop as soon as the block is known to have ended, or a finished line was a guess: the
+      // rest would be cut anyway (postprocess, confidentLines).
+      if (!multi || g.finished) return;
+      const lines = g.text.split('\n').length - 1;
+      if (
+        blockEnd(g.text, mode.blockIndent, false) >= 0 ||
+        ((t.text ?? '').includes('\n') && confidentLines(tokens, s.minConfidence) < lines)
+      ) {
         g.finished = true;
         g.controller.abort();
       }
