@@ -10,7 +10,7 @@ import type { GeneratedToken } from '../engine/generate';
 import type { SyntaxVerdict } from './types';
 
 /** Default of `moeLens.minConfidence` (mean token log-probability; see docs/BENCHMARKS.md). */
-export const DEFAULT_MIN_CONFIDENCE = -1.5;
+export const DEFAULT_MIN_CONFIDENCE = -1;
 
 /** Mean log-probability of `tokens` (0 for none: nothing generated, nothing doubted). */
 export function confidence(tokens: readonly GeneratedToken[]): number {
