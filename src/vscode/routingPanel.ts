@@ -3,12 +3,12 @@
 // load, or shown again after being hidden); exports go through a save dialog.
 import * as vscode from 'vscode';
 import type { PipelineEvent } from '../completion/pipeline';
-import type {
-  Analysis,
-  ExportFormat,
-  HostMessage,
-  PanelModel,
-  WebviewMessage,
+import {
+  parseWebviewMessage,
+  type Analysis,
+  type ExportFormat,
+  type HostMessage,
+  type PanelModel,
 } from '../webview/protocol';
 import { Disposable } from './lifecycle';
 import { panelHtml } from './panelHtml';
@@ -22,10 +22,6 @@ const EXPORT_FILTERS: Record<ExportFormat, Record<string, string[]>> = {
   svg: { 'SVG image': ['svg'] },
   png: { 'PNG image': ['png'] },
 };
-
-function isWebviewMessage(m: unknown): m is WebviewMessage {
-  return typeof m === 'object' && m !== null && typeof (m as { type?: unknown }).type === 'string';
-}
 
 export class RoutingPanel extends Disposable {
   private panel: vscode.WebviewPanel | null = null;
@@ -78,7 +74,12 @@ export class RoutingPanel extends Disposable {
       styleUri: webview.asWebviewUri(vscode.Uri.joinPath(media, 'panel.css')).toString(),
     });
     const subs = [
-      webview.onDidReceiveMessage((m: unknown) => void this.onMessage(m)),
+      webview.onDidReceiveMessage((m: unknown) => {
+        // A failed export (disk full, no permission) must not become an unhandled rejection.
+        this.onMessage(m).catch((e: unknown) =>
+          this.log.warn(`routing panel: ${e instanceof Error ? e.message : String(e)}`),
+        );
+      }),
       panel.onDidChangeViewState(() => {
         // A hidden webview is torn down (no retainContextWhenHidden): wait for its next `ready`.
         if (!panel.visible) this.ready = false;
@@ -123,8 +124,12 @@ export class RoutingPanel extends Disposable {
     if (this.panel && this.ready) void this.panel.webview.postMessage(m);
   }
 
-  private async onMessage(m: unknown): Promise<void> {
-    if (!isWebviewMessage(m)) return;
+  private async onMessage(raw: unknown): Promise<void> {
+    const m = parseWebviewMessage(raw);
+    if (!m) {
+      this.log.warn('routing panel: ignored a message that is not a panel message');
+      return;
+    }
     switch (m.type) {
       case 'ready':
         this.ready = true;
@@ -143,7 +148,6 @@ export class RoutingPanel extends Disposable {
   }
 
   private async export(format: ExportFormat, name: string, data: string): Promise<void> {
-    if (!(format in EXPORT_FILTERS)) return;
     const safe = name.replace(/[^\w.-]+/g, '-').slice(0, 80) || 'routing';
     const folder = vscode.workspace.workspaceFolders?.[0]?.uri;
     const target = await vscode.window.showSaveDialog({

@@ -135,6 +135,52 @@ export type WebviewMessage =
   | { type: 'export'; format: ExportFormat; name: string; data: string }
   | { type: 'error'; message: string };
 
+/** Longest export the host accepts from the panel (a PNG data URL of a large chart fits). */
+export const MAX_EXPORT_CHARS = 64 * 1024 * 1024;
+const EXPORT_FORMATS: readonly ExportFormat[] = ['json', 'csv', 'svg', 'png'];
+const VIEWS: readonly PanelState['view'][] = ['live', 'analysis'];
+
+/** `o[key]` if `o` has it as its own property (never a prototype key such as `toString`). */
+function own(o: object, key: string): unknown {
+  return Object.prototype.hasOwnProperty.call(o, key)
+    ? (o as Record<string, unknown>)[key]
+    : undefined;
+}
+
+function isString(v: unknown, max: number): v is string {
+  return typeof v === 'string' && v.length <= max;
+}
+
+/**
+ * A message from the webview, checked against its type (own properties only, known values, size
+ * caps), or null: the webview runs our script, but its messages are data, never trusted shapes.
+ */
+export function parseWebviewMessage(m: unknown): WebviewMessage | null {
+  if (typeof m !== 'object' || m === null || Array.isArray(m)) return null;
+  const type = own(m, 'type');
+  switch (type) {
+    case 'ready':
+      return { type };
+    case 'view': {
+      const view = own(m, 'view');
+      return VIEWS.find((v) => v === view) ? { type, view: view as PanelState['view'] } : null;
+    }
+    case 'export': {
+      const format = EXPORT_FORMATS.find((f) => f === own(m, 'format'));
+      const name = own(m, 'name');
+      const data = own(m, 'data');
+      if (!format || !isString(name, 200) || !isString(data, MAX_EXPORT_CHARS)) return null;
+      return { type, format, name, data };
+    }
+    case 'error': {
+      const message = own(m, 'message');
+      return isString(message, 100_000) ? { type, message: message.slice(0, 2000) } : null;
+    }
+    default:
+      return null;
+  }
+}
+
 export const CHART_NAMES = [
   'load',
   'entropy',
