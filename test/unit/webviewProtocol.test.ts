@@ -50,6 +50,7 @@ test('hostile messages are refused: prototype keys, wrong types, unknown values,
     Object.assign(Object.create({ format: 'json', name: 'x', data: '' }), { type: 'export' }),
     { type: 'error', message: null },
   ];
-  for (const m of hostile)
+  for (const m of hostile) {
     assert.equal(parseWebviewMessage(m), null, JSON.stringify(m) ?? String(m));
+  }
 });
