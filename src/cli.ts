@@ -1,5 +1,7 @@
 // moe-lens CLI: convert, info, complete, score, analyze, bench. `--json` prints one JSON document;
 // errors print one line on stderr and exit 1 with nothing on stdout.
+// First: telemetry off before anything can load onnxruntime (src/engine/offline.ts).
+import './engine/telemetryOff';
 import { readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { parseArgs } from 'node:util';

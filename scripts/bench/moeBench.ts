@@ -11,6 +11,8 @@
 //     [--only name,...] [--wait-quiet SECONDS] [--max-load 0.5] [--no-agreement] [--no-extra]
 //     [--agreement-only]
 //   node --import tsx scripts/bench/moeBench.ts --profile <variant> [--past 512 --steps 16]
+// First: telemetry off before --profile loads onnxruntime here (src/engine/offline.ts).
+import '../../src/engine/telemetryOff';
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';

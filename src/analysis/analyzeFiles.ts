@@ -1,9 +1,11 @@
 // Routing analysis of many files, shared by `cli analyze` and the editor's "Analyze Routing"
 // commands: each file is scored on its own (one engine call per file, so completions queued
 // behind it wait for at most one file), its tokens classified by a real scanner of its language,
-// and added to one RoutingStatsAccumulator.
+// and added to one RoutingStatsAccumulator. Files matching the secret patterns (the completion
+// pipeline's list, `moeLens.secretPatterns` in the editor) are never listed nor read.
 import { readFile, readdir, stat } from 'node:fs/promises';
 import { join, relative } from 'node:path';
+import { DEFAULT_SECRET_PATTERNS, secretPattern } from '../completion/secrets';
 import type { AnalyzedText } from '../engine/analyzeText';
 import { CancelledError } from '../engine/errors';
 import { RoutingStatsAccumulator } from './routingStats';
@@ -46,12 +48,16 @@ export type AnalyzeTextFn = (
 export interface SourceFile {
   /** Shown in results and errors (workspace-relative where possible). */
   path: string;
+  /** The file's full path, when `path` is relative: the secret patterns are tested on both. */
+  fullPath?: string;
   language: string;
   read(): Promise<string>;
 }
 
 export interface AnalyzeFilesOptions {
   maxTokens: number;
+  /** Files matching any of these are skipped unread; default DEFAULT_SECRET_PATTERNS. */
+  secretPatterns?: readonly string[];
   signal?: AbortSignal;
   onProgress?: (done: number, total: number, file: string) => void;
   /** Called between files; the editor yields to the event loop there. */
@@ -61,6 +67,17 @@ export interface AnalyzeFilesOptions {
 export interface FilesAnalysis {
   stats: RoutingStats;
   skipped: { file: string; reason: string }[];
+}
+
+/** The secret pattern a file matches (by its shown or its full path), or null. */
+export function secretPatternOf(
+  file: Pick<SourceFile, 'path' | 'fullPath'>,
+  patterns: readonly string[] = DEFAULT_SECRET_PATTERNS,
+): string | null {
+  return (
+    secretPattern(file.path, patterns) ??
+    (file.fullPath !== undefined ? secretPattern(file.fullPath, patterns) : null)
+  );
 }
 
 function isCancellation(e: unknown): boolean {
@@ -100,6 +117,11 @@ export async function analyzeFiles(
   for (const [i, f] of files.entries()) {
     if (opts.signal?.aborted) throw new CancelledError();
     opts.onProgress?.(i, files.length, f.path);
+    const secret = secretPatternOf(f, opts.secretPatterns);
+    if (secret !== null) {
+      skipped.push({ file: f.path, reason: `secret file (matches ${secret})` });
+      continue;
+    }
     let text: string;
     try {
       text = await f.read();
@@ -144,17 +166,24 @@ export async function analyzeFiles(
 /**
  * Source files under the given paths (files are taken as given; folders are walked in sorted
  * order, skipping dependency/build folders, dotfiles, unknown languages and files over
- * MAX_FILE_BYTES), at most `limit`.
+ * MAX_FILE_BYTES), at most `limit`. Files matching `secretPatterns` are skipped (and reported),
+ * named ones too.
  */
 export async function listSourceFiles(
   paths: string[],
   limit: number,
   base = process.cwd(),
+  secretPatterns: readonly string[] = DEFAULT_SECRET_PATTERNS,
 ): Promise<{ files: SourceFile[]; skipped: FilesAnalysis['skipped'] }> {
   const files: SourceFile[] = [];
   const skipped: FilesAnalysis['skipped'] = [];
   const add = (abs: string, explicit: boolean, size: number) => {
     const shown = relative(base, abs) || abs;
+    const secret = secretPatternOf({ path: shown, fullPath: abs }, secretPatterns);
+    if (secret !== null) {
+      skipped.push({ file: shown, reason: `secret file (matches ${secret})` });
+      return;
+    }
     const language = languageOfPath(abs);
     if (!language) {
       if (explicit) skipped.push({ file: shown, reason: 'unknown language (file extension)' });
@@ -164,7 +193,7 @@ export async function listSourceFiles(
       skipped.push({ file: shown, reason: `larger than ${MAX_FILE_BYTES} bytes` });
       return;
     }
-    files.push({ path: shown, language, read: () => readFile(abs, 'utf8') });
+    files.push({ path: shown, fullPath: abs, language, read: () => readFile(abs, 'utf8') });
   };
   const walk = async (dir: string): Promise<void> => {
     const entries = await readdir(dir, { withFileTypes: true });

@@ -1,10 +1,22 @@
 // convert <hf-dir> <out-dir>: a Hugging Face MoE checkpoint -> a MoE Lens model folder.
 // Tensors stream one at a time from safetensors into the external data file, so memory stays
 // bounded by one layer's largest tensor. Everything is written into a temporary sibling folder
-// that is renamed into place only once complete: a failed or cancelled run leaves no model.
-import { copyFile, mkdir, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+// that is renamed into place only once complete: a failed or cancelled run leaves no model, a
+// killed one leaves a folder the next run removes (paths.ts), and replacing a model keeps the
+// files the converter did not write (replace.ts). Every file written is listed with its size
+// and sha256 in the manifest (docs/MODEL_FORMAT.md, "The contract").
+import { createHash } from 'node:crypto';
+import { mkdir, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, join, resolve, sep } from 'node:path';
 import { checkpointNames } from '../engine/checkpointLayout';
+import {
+  checkFile,
+  checkpointRoot,
+  MiB,
+  present,
+  readChecked,
+  readOptionalText,
+} from '../engine/confinedFile';
 import { CancelledError, MoeLensError, throwIfAborted } from '../engine/errors';
 import {
   DATA_FILE,
@@ -12,11 +24,14 @@ import {
   MANIFEST_FILE,
   MODEL_FILE,
   sha256File,
+  TOKENIZER_FILES,
+  type FileChecksum,
   type FimOrder,
   type Manifest,
 } from '../engine/manifest';
 import { countParams, parseHfConfig, withTopK, type ModelSpec } from '../engine/modelSpec';
-import { openCheckpoint } from '../engine/safetensors';
+import { checkFinite, openCheckpoint } from '../engine/safetensors';
+import { MAX_TOKENIZER_BYTES, MAX_TOKENIZER_SIDE_FILE_BYTES } from '../engine/tokenizer';
 import {
   attentionKind,
   buildDecoderGraph,
@@ -26,9 +41,14 @@ import {
   type WeightDType,
 } from './decoderGraph';
 import { encodeModel, ExternalDataFile, GraphBuilder } from './onnxBuilder';
-import { convertTempDir } from './paths';
+import { cleanStaleConversions, convertTempDir } from './paths';
+import { carryOver, entriesToKeep } from './replace';
 import { detectFimTokens } from '../engine/fim';
 import { loadTokenizer } from '../engine/tokenizer';
+
+/** Files copied from the checkpoint when it has them (config.json always). */
+const COPIED_FILES = ['config.json', ...TOKENIZER_FILES];
+const MAX_CONFIG_BYTES = 16 * MiB;
 
 export const CONVERTER_VERSION = '0.1.0';
 
@@ -44,18 +64,21 @@ export interface ConvertOptions {
   onProgress?: (message: string) => void;
 }
 
-async function readJson(path: string): Promise<Record<string, unknown>> {
-  let text: string;
+/** A checkpoint's JSON file, read after the checks of confinedFile.ts. */
+async function readJson(dir: string, root: string, name: string): Promise<Record<string, unknown>> {
+  const path = join(dir, name);
+  const text = await readOptionalText(dir, root, name, MAX_CONFIG_BYTES);
+  if (text === undefined) throw new MoeLensError(`${path}: not found`);
+  let json: unknown;
   try {
-    text = await readFile(path, 'utf8');
-  } catch {
-    throw new MoeLensError(`${path}: not found`);
-  }
-  try {
-    return JSON.parse(text) as Record<string, unknown>;
+    json = JSON.parse(text);
   } catch (e) {
     throw new MoeLensError(`${path}: invalid JSON (${(e as Error).message})`);
   }
+  if (typeof json !== 'object' || json === null || Array.isArray(json)) {
+    throw new MoeLensError(`${path}: not a JSON object`);
+  }
+  return json as Record<string, unknown>;
 }
 
 async function exists(path: string): Promise<boolean> {
@@ -78,6 +101,8 @@ export async function convertCheckpoint(
       `${out}: the output folder must not be or contain the checkpoint ${src}`,
     );
   }
+  // What killed runs left beside the output goes first (a model they were replacing is restored).
+  for (const line of await cleanStaleConversions(out)) opts.onProgress?.(line);
   if (await exists(out)) {
     const entries = await readdir(out).catch(() => {
       throw new MoeLensError(`${out}: exists and is not a folder`);
@@ -87,9 +112,12 @@ export async function convertCheckpoint(
         `${out}: exists and is not a MoE Lens model (no ${MANIFEST_FILE}); refusing to replace it`,
       );
     }
+    // Files the converter did not write survive the replacement; refuse early if one cannot.
+    await entriesToKeep(out);
   }
+  const srcRoot = await checkpointRoot(src);
   const configPath = join(src, 'config.json');
-  let spec: ModelSpec = parseHfConfig(await readJson(configPath), configPath);
+  let spec: ModelSpec = parseHfConfig(await readJson(src, srcRoot, 'config.json'), configPath);
   const sourceTopK = spec.topK;
   if (opts.topK !== undefined) spec = withTopK(spec, opts.topK);
   const quantized = opts.dtype === 'int4' || opts.dtype === 'int8';
@@ -104,6 +132,13 @@ export async function convertCheckpoint(
   };
 
   const checkpoint = await openCheckpoint(src);
+  const lastLayer = checkpointNames(spec).layer(spec.numLayers - 1).inputNorm;
+  if (!checkpoint.has(lastLayer)) {
+    await checkpoint.close();
+    throw new MoeLensError(
+      `${configPath}: num_hidden_layers is ${spec.numLayers}, but the checkpoint has no tensor "${lastLayer}"`,
+    );
+  }
   const tmp = convertTempDir(out);
   await rm(tmp, { recursive: true, force: true });
   await mkdir(tmp, { recursive: true });
@@ -122,7 +157,9 @@ export async function convertCheckpoint(
       has: (name: string) => checkpoint.has(name),
       read: async (name: string, shape: number[]) => {
         throwIfAborted(opts.signal);
-        return checkpoint.read(name, shape);
+        const data = await checkpoint.read(name, shape);
+        checkFinite(checkpoint.info(name), data);
+        return data;
       },
     };
     try {
@@ -141,17 +178,20 @@ export async function convertCheckpoint(
     await writeFile(join(tmp, MODEL_FILE), modelBytes);
     throwIfAborted(opts.signal);
 
+    // Side files: checked (confined, regular, bounded) and copied from the bytes that are
+    // hashed, so the listed checksum is of exactly what was written.
     const copied: string[] = [];
-    for (const f of [
-      'config.json',
-      'tokenizer.json',
-      'tokenizer_config.json',
-      'generation_config.json',
-    ]) {
-      if (await exists(join(src, f))) {
-        await copyFile(join(src, f), join(tmp, f));
-        copied.push(f);
-      }
+    const copiedSums: Record<string, FileChecksum> = {};
+    for (const f of COPIED_FILES) {
+      if (!(await present(join(src, f)))) continue;
+      const maxBytes = f === 'tokenizer.json' ? MAX_TOKENIZER_BYTES : MAX_TOKENIZER_SIDE_FILE_BYTES;
+      const bytes = await readChecked(await checkFile(src, srcRoot, f, { maxBytes }));
+      await writeFile(join(tmp, f), bytes);
+      copied.push(f);
+      copiedSums[f] = {
+        bytes: bytes.byteLength,
+        sha256: createHash('sha256').update(bytes).digest('hex'),
+      };
     }
     const fimTokens = copied.includes('tokenizer.json')
       ? detectFimTokens(await loadTokenizer(src))
@@ -233,6 +273,7 @@ export async function convertCheckpoint(
             sha256: await sha256File(join(tmp, MODEL_FILE)),
           },
           [DATA_FILE]: dataSum,
+          ...copiedSums,
         },
         converter: {
           version: CONVERTER_VERSION,
@@ -244,9 +285,12 @@ export async function convertCheckpoint(
     await writeFile(join(tmp, MANIFEST_FILE), JSON.stringify(manifest, null, 2) + '\n');
     throwIfAborted(opts.signal);
 
-    // Swap into place: an existing model is replaced only by a complete one.
+    // Swap into place: an existing model is replaced only by a complete one, which gets the
+    // files the converter did not write (hard links: the old folder stays untouched).
     const old = `${tmp}.old`;
     const hadOld = await exists(out);
+    if (hadOld) await carryOver(out, tmp, await entriesToKeep(out));
+    throwIfAborted(opts.signal);
     if (hadOld) await rename(out, old);
     await rename(tmp, out);
     if (hadOld) await rm(old, { recursive: true, force: true });

@@ -1,9 +1,9 @@
 // A loaded MoE Lens model: manifest + verified files + one onnxruntime session, and `forward`,
 // one step of the decoder over a chunk of tokens against a KV slot (llama2.c's forward()).
 import * as ort from 'onnxruntime-node';
-import { join } from 'node:path';
 import { ContextOverflowError, MoeLensError } from './errors';
-import { readManifest, verifyFiles, type Manifest } from './manifest';
+import type { Manifest } from './manifest';
+import { checkModelFolder } from './modelFolder';
 import { routeTokens } from './routing';
 import { createSession, type ExecutionProvider } from './session';
 import { KvSlot, type KvLayout } from './kvCache';
@@ -38,7 +38,8 @@ export interface ModelConfig {
 export interface LoadOptions {
   executionProvider?: ExecutionProvider;
   threads?: number;
-  /** Hash the weight files against the manifest (default true). */
+  /** Hash the listed files against the manifest (default true; places, kinds and sizes are
+   *  always checked). */
   verify?: boolean;
   log?: (message: string) => void;
 }
@@ -59,8 +60,8 @@ export class MoeModel {
   ) {}
 
   static async load(dir: string, opts: LoadOptions = {}): Promise<MoeModel> {
-    const manifest = await readManifest(dir);
-    if (opts.verify !== false) await verifyFiles(dir, manifest);
+    // The whole folder contract (docs/MODEL_FORMAT.md) before onnxruntime sees a byte.
+    const { manifest, decoderPath } = await checkModelFolder(dir, { verify: opts.verify });
     const m = manifest.model;
     const r = manifest.moe_lens.routing;
     const config: ModelConfig = {
@@ -78,7 +79,7 @@ export class MoeModel {
       eosTokenIds: m.eos_token_id,
       kvLayout: manifest.moe_lens.kv_cache ?? 'concat',
     };
-    const { session, executionProvider } = await createSession(join(dir, m.decoder.filename), {
+    const { session, executionProvider } = await createSession(decoderPath, {
       executionProvider: opts.executionProvider ?? 'auto',
       threads: opts.threads ?? 0,
       log: opts.log ?? (() => {}),

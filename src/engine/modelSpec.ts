@@ -63,6 +63,37 @@ function num(cfg: Json, key: string, file: string, fallback?: number): number {
   throw new MoeLensError(`${file}: field "${key}" must be a number, got ${JSON.stringify(v)}`);
 }
 
+/** Upper bounds of config.json's sizes: far above any real model, low enough that nothing hangs. */
+export const CONFIG_LIMITS = {
+  vocab_size: 1 << 24,
+  hidden_size: 1 << 16,
+  num_hidden_layers: 1024,
+  num_attention_heads: 1024,
+  num_key_value_heads: 1024,
+  head_dim: 4096,
+  experts: 4096,
+  intermediate_size: 1 << 20,
+  max_position_embeddings: 1 << 24,
+} as const;
+
+/** An integer size in min..max (one-line error naming the file and field). */
+function int(
+  cfg: Json,
+  key: string,
+  file: string,
+  min: number,
+  max: number,
+  fallback?: number,
+): number {
+  const v = num(cfg, key, file, fallback);
+  if (!Number.isSafeInteger(v) || v < min || v > max) {
+    throw new MoeLensError(
+      `${file}: field "${key}" must be an integer in ${min}..${max}, got ${v}`,
+    );
+  }
+  return v;
+}
+
 function bool(cfg: Json, key: string, fallback: boolean): boolean {
   const v = cfg[key];
   return typeof v === 'boolean' ? v : fallback;
@@ -91,8 +122,8 @@ function checkRopeScaling(cfg: Json, file: string): void {
 /** transformers 5 saves Qwen-MoE's num_experts under its attribute_map name num_local_experts. */
 function expertCount(cfg: Json, file: string): number {
   return cfg.num_experts !== undefined
-    ? num(cfg, 'num_experts', file)
-    : num(cfg, 'num_local_experts', file);
+    ? int(cfg, 'num_experts', file, 1, CONFIG_LIMITS.experts)
+    : int(cfg, 'num_local_experts', file, 1, CONFIG_LIMITS.experts);
 }
 
 /**
@@ -129,9 +160,10 @@ export function parseHfConfig(cfg: Json, file = 'config.json'): ModelSpec {
   }
   const arch = architecture as Architecture;
   checkRopeScaling(cfg, file);
-  const hiddenSize = num(cfg, 'hidden_size', file);
-  const numHeads = num(cfg, 'num_attention_heads', file);
-  const numLayers = num(cfg, 'num_hidden_layers', file);
+  const L = CONFIG_LIMITS;
+  const hiddenSize = int(cfg, 'hidden_size', file, 1, L.hidden_size);
+  const numHeads = int(cfg, 'num_attention_heads', file, 1, L.num_attention_heads);
+  const numLayers = int(cfg, 'num_hidden_layers', file, 1, L.num_hidden_layers);
   const headDim = num(cfg, 'head_dim', file, hiddenSize / numHeads);
   // Defaults below are transformers' own config defaults for each family.
   const mixtralOrOlmoe = arch === 'MixtralForCausalLM' || arch === 'OlmoeForCausalLM';
@@ -142,14 +174,25 @@ export function parseHfConfig(cfg: Json, file = 'config.json'): ModelSpec {
     arch === 'MixtralForCausalLM' ? 131072 : arch === 'OlmoeForCausalLM' ? 4096 : 32768,
   );
   if (!Number.isInteger(headDim)) throw new MoeLensError(`${file}: head_dim is not an integer`);
+  if (headDim < 1 || headDim > L.head_dim) {
+    throw new MoeLensError(
+      `${file}: field "head_dim" must be an integer in 1..${L.head_dim}, got ${headDim}`,
+    );
+  }
+  if (!Number.isSafeInteger(maxPositions) || maxPositions < 1) {
+    throw new MoeLensError(
+      `${file}: field "max_position_embeddings" must be a positive integer, got ${maxPositions}`,
+    );
+  }
+  const numKvHeads = int(cfg, 'num_key_value_heads', file, 1, numHeads, numHeads);
   const base = {
     architecture: arch,
     modelType: typeof cfg.model_type === 'string' ? cfg.model_type : arch,
-    vocabSize: num(cfg, 'vocab_size', file),
+    vocabSize: int(cfg, 'vocab_size', file, 1, L.vocab_size),
     hiddenSize,
     numLayers,
     numHeads,
-    numKvHeads: num(cfg, 'num_key_value_heads', file, numHeads),
+    numKvHeads,
     headDim,
     rmsNormEps: num(cfg, 'rms_norm_eps', file, mixtralOrOlmoe ? 1e-5 : 1e-6),
     maxPositions: Math.min(maxPositions, slidingWindow(cfg, arch) ?? Infinity),
@@ -162,6 +205,38 @@ export function parseHfConfig(cfg: Json, file = 'config.json'): ModelSpec {
     throw new MoeLensError(`${file}: hidden_act "${String(act)}" is not supported (only silu)`);
   }
 
+  const spec = familySpec(cfg, file, arch, base, numLayers);
+  if (spec.topK > spec.numExperts) {
+    throw new MoeLensError(
+      `${file}: num_experts_per_tok ${spec.topK} is more than the ${spec.numExperts} experts`,
+    );
+  }
+  return spec;
+}
+
+type BaseSpec = Omit<
+  ModelSpec,
+  | 'ropeTheta'
+  | 'qkvBias'
+  | 'oBias'
+  | 'qkNorm'
+  | 'numExperts'
+  | 'topK'
+  | 'normTopKProb'
+  | 'moeIntermediateSize'
+  | 'denseIntermediateSize'
+  | 'moeLayers'
+  | 'sharedExpert'
+>;
+
+function familySpec(
+  cfg: Json,
+  file: string,
+  arch: Architecture,
+  base: BaseSpec,
+  numLayers: number,
+): ModelSpec {
+  const L = CONFIG_LIMITS;
   const sparseLayers = (step: number, mlpOnly: number[]): boolean[] =>
     Array.from(
       { length: numLayers },
@@ -171,15 +246,15 @@ export function parseHfConfig(cfg: Json, file = 'config.json'): ModelSpec {
 
   switch (arch) {
     case 'MixtralForCausalLM': {
-      const inter = num(cfg, 'intermediate_size', file);
+      const inter = int(cfg, 'intermediate_size', file, 1, L.intermediate_size);
       return {
         ...base,
         ropeTheta: ropeTheta(cfg, 1e6),
         qkvBias: false,
         oBias: false,
         qkNorm: 'none',
-        numExperts: num(cfg, 'num_local_experts', file),
-        topK: num(cfg, 'num_experts_per_tok', file),
+        numExperts: int(cfg, 'num_local_experts', file, 1, L.experts),
+        topK: int(cfg, 'num_experts_per_tok', file, 1, L.experts),
         normTopKProb: true,
         moeIntermediateSize: inter,
         denseIntermediateSize: inter,
@@ -191,7 +266,7 @@ export function parseHfConfig(cfg: Json, file = 'config.json'): ModelSpec {
       if (cfg.clip_qkv !== undefined && cfg.clip_qkv !== null) {
         throw new MoeLensError(`${file}: clip_qkv is not supported`);
       }
-      const inter = num(cfg, 'intermediate_size', file);
+      const inter = int(cfg, 'intermediate_size', file, 1, L.intermediate_size);
       const bias = bool(cfg, 'attention_bias', false);
       return {
         ...base,
@@ -199,8 +274,8 @@ export function parseHfConfig(cfg: Json, file = 'config.json'): ModelSpec {
         qkvBias: bias,
         oBias: bias,
         qkNorm: 'full',
-        numExperts: num(cfg, 'num_experts', file),
-        topK: num(cfg, 'num_experts_per_tok', file),
+        numExperts: int(cfg, 'num_experts', file, 1, L.experts),
+        topK: int(cfg, 'num_experts_per_tok', file, 1, L.experts),
         normTopKProb: bool(cfg, 'norm_topk_prob', false),
         moeIntermediateSize: inter,
         denseIntermediateSize: inter,
@@ -217,16 +292,23 @@ export function parseHfConfig(cfg: Json, file = 'config.json'): ModelSpec {
         oBias: bias,
         qkNorm: 'per_head',
         numExperts: expertCount(cfg, file),
-        topK: num(cfg, 'num_experts_per_tok', file),
+        topK: int(cfg, 'num_experts_per_tok', file, 1, L.experts),
         normTopKProb: bool(cfg, 'norm_topk_prob', false),
-        moeIntermediateSize: num(cfg, 'moe_intermediate_size', file),
-        denseIntermediateSize: num(cfg, 'intermediate_size', file, 0),
-        moeLayers: sparseLayers(num(cfg, 'decoder_sparse_step', file, 1), mlpOnly),
+        moeIntermediateSize: int(cfg, 'moe_intermediate_size', file, 1, L.intermediate_size),
+        denseIntermediateSize: int(cfg, 'intermediate_size', file, 0, L.intermediate_size, 0),
+        moeLayers: sparseLayers(int(cfg, 'decoder_sparse_step', file, 0, numLayers, 1), mlpOnly),
         sharedExpert: null,
       };
     }
     case 'Qwen2MoeForCausalLM': {
-      const shared = num(cfg, 'shared_expert_intermediate_size', file, 5632);
+      const shared = int(
+        cfg,
+        'shared_expert_intermediate_size',
+        file,
+        0,
+        L.intermediate_size,
+        5632,
+      );
       return {
         ...base,
         ropeTheta: ropeTheta(cfg, 10000),
@@ -234,11 +316,11 @@ export function parseHfConfig(cfg: Json, file = 'config.json'): ModelSpec {
         oBias: false,
         qkNorm: 'none',
         numExperts: expertCount(cfg, file),
-        topK: num(cfg, 'num_experts_per_tok', file),
+        topK: int(cfg, 'num_experts_per_tok', file, 1, L.experts),
         normTopKProb: bool(cfg, 'norm_topk_prob', false),
-        moeIntermediateSize: num(cfg, 'moe_intermediate_size', file),
-        denseIntermediateSize: num(cfg, 'intermediate_size', file, 0),
-        moeLayers: sparseLayers(num(cfg, 'decoder_sparse_step', file, 1), mlpOnly),
+        moeIntermediateSize: int(cfg, 'moe_intermediate_size', file, 1, L.intermediate_size),
+        denseIntermediateSize: int(cfg, 'intermediate_size', file, 0, L.intermediate_size, 0),
+        moeLayers: sparseLayers(int(cfg, 'decoder_sparse_step', file, 0, numLayers, 1), mlpOnly),
         sharedExpert: shared > 0 ? { intermediateSize: shared } : null,
       };
     }

@@ -3,9 +3,18 @@
 // memory whole. Format (huggingface/safetensors): u64 little-endian header length N, N bytes of
 // JSON {name: {dtype, shape, data_offsets: [begin, end]}, __metadata__?}, then the data section;
 // offsets are relative to the start of the data section.
-import { open, stat, rename, unlink } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { open, rename, unlink } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import * as path from 'node:path';
+import {
+  checkFile,
+  checkpointRoot,
+  MiB,
+  present,
+  readChecked,
+  relativeNameProblem,
+} from './confinedFile';
 import { MoeLensError } from './errors';
 
 /** The dtypes MoE Lens can read (converted to float32). */
@@ -133,16 +142,22 @@ interface ParsedFile {
   tensors: TensorInfo[];
 }
 
-/** Opens one .safetensors file and validates its header against the file size. */
+/**
+ * Opens one .safetensors file (already checked to be a regular file) and validates its header
+ * against the file size: every tensor inside the data section, no two overlapping.
+ */
 async function parseFile(file: string): Promise<ParsedFile> {
   let handle: FileHandle;
   try {
-    handle = await open(file, 'r');
+    // Non-blocking: a FIFO put in place since the check cannot hang the open.
+    handle = await open(file, constants.O_RDONLY | (constants.O_NONBLOCK ?? 0));
   } catch (e) {
     throw new MoeLensError(`${file}: cannot open (${(e as Error).message})`);
   }
   try {
-    const size = (await handle.stat()).size;
+    const st = await handle.stat();
+    if (!st.isFile()) throw new MoeLensError(`${file}: not a regular file; refused`);
+    const size = st.size;
     if (size < 8) {
       throw new MoeLensError(`${file}: only ${size} bytes, too short for a safetensors header`);
     }
@@ -178,6 +193,7 @@ async function parseFile(file: string): Promise<ParsedFile> {
       if (name === '__metadata__') continue;
       tensors.push(parseEntry(file, name, raw, dataStart, dataLen, size));
     }
+    checkNoOverlap(file, tensors);
     return { file, handle, tensors };
   } catch (e) {
     await handle.close();
@@ -232,25 +248,28 @@ function parseEntry(
   };
 }
 
-async function exists(p: string): Promise<boolean> {
-  try {
-    await stat(p);
-    return true;
-  } catch {
-    return false;
+/** Two tensors sharing bytes would alias each other's weights: refused (empty ones excepted). */
+function checkNoOverlap(file: string, tensors: TensorInfo[]): void {
+  const sorted = tensors.filter((t) => t.byteLength > 0).sort((a, b) => a.offset - b.offset);
+  for (let i = 1; i < sorted.length; i++) {
+    const a = sorted[i - 1] as TensorInfo;
+    const b = sorted[i] as TensorInfo;
+    if (b.offset < a.offset + a.byteLength) {
+      throw new MoeLensError(
+        `${file}: tensors "${a.name}" (bytes ${a.offset}..${a.offset + a.byteLength}) and "${b.name}" (bytes ${b.offset}..${b.offset + b.byteLength}) overlap; the file is corrupt`,
+      );
+    }
   }
 }
 
-async function readIndex(indexPath: string): Promise<Map<string, string>> {
-  let text: string;
-  const fh = await open(indexPath, 'r').catch((e: Error) => {
-    throw new MoeLensError(`${indexPath}: cannot open (${e.message})`);
-  });
-  try {
-    text = await fh.readFile('utf8');
-  } finally {
-    await fh.close();
-  }
+/** Largest model.safetensors.index.json read (real ones are well under 10 MB). */
+const MAX_INDEX_BYTES = 64 * MiB;
+
+async function readIndex(dir: string, root: string): Promise<Map<string, string>> {
+  const indexPath = path.join(dir, INDEX_FILE);
+  const text = (
+    await readChecked(await checkFile(dir, root, INDEX_FILE, { maxBytes: MAX_INDEX_BYTES }))
+  ).toString('utf8');
   let json: unknown;
   try {
     json = JSON.parse(text);
@@ -266,6 +285,12 @@ async function readIndex(indexPath: string): Promise<Map<string, string>> {
     if (typeof shard !== 'string' || shard === '') {
       throw new MoeLensError(
         `${indexPath}: weight_map entry for tensor "${tensor}" is not a file name`,
+      );
+    }
+    const problem = relativeNameProblem(shard);
+    if (problem !== null) {
+      throw new MoeLensError(
+        `${indexPath}: shard ${JSON.stringify(shard.slice(0, 200))} (holding tensor "${tensor}") ${problem}; only files inside ${dir} can be shards`,
       );
     }
     out.set(tensor, shard);
@@ -356,10 +381,15 @@ function byteSwapInPlace(bytes: Uint8Array, width: number): void {
 export async function openCheckpoint(dir: string): Promise<Checkpoint> {
   const indexPath = path.join(dir, INDEX_FILE);
   const singlePath = path.join(dir, SINGLE_FILE);
+  // Shards must resolve inside the checkpoint (for a hub-cache snapshot: inside its repository's
+  // cache folder, where its symlinks point) and be regular files: checked before any open.
+  const root = await checkpointRoot(dir);
+  const checkShard = (name: string, missingNote?: string) =>
+    checkFile(dir, root, name, { maxBytes: Number.MAX_SAFE_INTEGER, missingNote });
   let weightMap: Map<string, string> | null = null;
   let files: string[];
-  if (await exists(indexPath)) {
-    weightMap = await readIndex(indexPath);
+  if (await present(indexPath)) {
+    weightMap = await readIndex(dir, root);
     const shards: string[] = [];
     const firstTensor = new Map<string, string>();
     for (const [tensor, shard] of weightMap) {
@@ -370,14 +400,16 @@ export async function openCheckpoint(dir: string): Promise<Checkpoint> {
     }
     if (shards.length === 0) throw new MoeLensError(`${indexPath}: weight_map is empty`);
     for (const shard of shards) {
-      if (!(await exists(path.join(dir, shard)))) {
+      if (!(await present(path.join(dir, shard)))) {
         throw new MoeLensError(
           `${indexPath}: shard "${shard}" (holding tensor "${firstTensor.get(shard)}") is missing from ${dir}`,
         );
       }
+      await checkShard(shard, `named in ${INDEX_FILE}`);
     }
     files = shards.map((s) => path.join(dir, s));
-  } else if (await exists(singlePath)) {
+  } else if (await present(singlePath)) {
+    await checkShard(SINGLE_FILE);
     files = [singlePath];
   } else {
     throw new MoeLensError(`${dir}: no ${SINGLE_FILE} or ${INDEX_FILE} in this folder`);
@@ -402,6 +434,30 @@ export async function openCheckpoint(dir: string): Promise<Checkpoint> {
   } catch (e) {
     await Promise.all(parsed.map((p) => p.handle.close()));
     throw e;
+  }
+}
+
+/**
+ * Refuses a tensor holding NaN or ±Inf values (a corrupt or diverged checkpoint would convert
+ * into a model that predicts nothing): a MoeLensError naming the file, the tensor, the counts and
+ * the first bad element.
+ */
+export function checkFinite(t: TensorInfo, data: Float32Array): void {
+  let nan = 0;
+  let inf = 0;
+  let first = -1;
+  for (let i = 0; i < data.length; i++) {
+    const v = data[i] as number;
+    if (v - v !== 0) {
+      if (Number.isNaN(v)) nan++;
+      else inf++;
+      if (first < 0) first = i;
+    }
+  }
+  if (first >= 0) {
+    throw new MoeLensError(
+      `${t.file}: tensor "${t.name}" holds ${nan} NaN and ${inf} infinite values (first at element ${first}); the checkpoint is corrupt`,
+    );
   }
 }
 

@@ -2,6 +2,7 @@
 // Linux, DirectML on Windows) and falls back to the CPU with the reason logged. It never picks
 // WebGPU: onnxruntime-node cannot tell a hardware adapter from a software one (lavapipe,
 // SwiftShader), and a software adapter is far slower than the CPU provider.
+import './telemetryOff'; // before onnxruntime: no telemetry (offline.ts)
 import * as ort from 'onnxruntime-node';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';

@@ -1,9 +1,9 @@
 // Loads a Hugging Face `tokenizer.json` (plus optional `tokenizer_config.json`,
 // `generation_config.json` and `chat_template.jinja`) with @huggingface/tokenizers, a pure-JS
 // port of the Rust `tokenizers` library, behind a small interface the engine owns.
-import { readFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import { Tokenizer as HfTokenizer } from '@huggingface/tokenizers';
+import { checkpointRoot, readOptionalText } from './confinedFile';
 import { MoeLensError } from './errors';
 
 export interface Tokenizer {
@@ -60,9 +60,23 @@ const SUPPORTED_MODELS = ['BPE', 'WordPiece', 'Unigram'];
 
 type Json = Record<string, unknown>;
 
+/** Largest tokenizer.json read (real ones are at most a few tens of MB). */
+export const MAX_TOKENIZER_BYTES = 128 << 20;
+/** Largest tokenizer_config.json, generation_config.json or chat_template.jinja read. */
+export const MAX_TOKENIZER_SIDE_FILE_BYTES = 16 << 20;
+
 export async function loadTokenizer(modelDir: string): Promise<Tokenizer> {
+  // Each file is checked before it is read (confinedFile.ts): inside the folder (or, for a
+  // Hugging Face hub-cache snapshot, its repository's cache folder), a regular file (never a
+  // FIFO or a device), within its size limit.
+  const root = await checkpointRoot(modelDir);
+  const readOptional = (file: string, maxBytes = MAX_TOKENIZER_SIDE_FILE_BYTES) =>
+    readOptionalText(modelDir, root, path.basename(file), maxBytes).catch((err: unknown) => {
+      if (err instanceof MoeLensError) throw err;
+      throw new MoeLensError(`${file}: cannot read: ${errorMessage(err)}`);
+    });
   const tokenizerFile = path.join(modelDir, 'tokenizer.json');
-  const tokenizerText = await readOptional(tokenizerFile);
+  const tokenizerText = await readOptional(tokenizerFile, MAX_TOKENIZER_BYTES);
   if (tokenizerText === undefined) {
     throw new MoeLensError(`${tokenizerFile}: not found; this model has no tokenizer (use --ids)`);
   }
@@ -203,15 +217,6 @@ class HfBackedTokenizer implements Tokenizer {
   idToToken(id: number): string | undefined {
     if (!Number.isInteger(id) || id < 0) return undefined;
     return this.hf.id_to_token(id);
-  }
-}
-
-async function readOptional(file: string): Promise<string | undefined> {
-  try {
-    return await readFile(file, 'utf8');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw new MoeLensError(`${file}: cannot read: ${errorMessage(err)}`);
   }
 }
 

@@ -5,6 +5,7 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import type { GeneratedToken } from '../engine/generate';
 import { CancelledError, ContextOverflowError, MoeLensError } from '../engine/errors';
+import { offlineEnv } from '../engine/offline';
 import type {
   EngineApi,
   HostRequest,
@@ -163,6 +164,9 @@ export class EngineClient {
     return new Promise((resolve, reject) => {
       const child = fork(this.opts.hostPath, [], {
         execArgv: this.opts.execArgv ?? [],
+        // Telemetry off in the child whatever its module order (engine/offline.ts); the extension
+        // host's own environment is left as it is.
+        env: offlineEnv(process.env),
         stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
         serialization: 'advanced',
       });

@@ -1,6 +1,8 @@
 // The engine host: a forked child process that owns onnxruntime (session.run blocks its thread,
 // and a native crash must not take down the extension host). It serves the protocol in
 // protocol.ts over Node's IPC channel; cancellation arrives between decode steps / prefill chunks.
+// First: telemetry off before anything can load onnxruntime (src/engine/offline.ts).
+import '../engine/telemetryOff';
 import { analyzeText } from '../engine/analyzeText';
 import { checkSyntax } from '../engine/syntaxCheck';
 import { Engine } from '../engine/engine';

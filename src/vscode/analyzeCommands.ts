@@ -4,7 +4,7 @@
 import { basename } from 'node:path';
 import * as vscode from 'vscode';
 import { dedupeLines, proseGate } from '../completion/gate';
-import { analyzeFiles, type SourceFile } from '../analysis/analyzeFiles';
+import { analyzeFiles, secretPatternOf, type SourceFile } from '../analysis/analyzeFiles';
 import { RoutingStatsAccumulator } from '../analysis/routingStats';
 import { classifyText, classifyTokens, languageOfPath } from '../analysis/tokenClasses';
 import { DEFAULT_ANALYZE_TOKENS, type AnalyzedText } from '../engine/analyzeText';
@@ -30,6 +30,28 @@ export interface AnalyzeDeps {
 const WORKSPACE_GLOB =
   '**/*.{ts,tsx,js,jsx,mjs,cjs,py,go,rs,java,c,h,cc,cpp,hpp,cs,rb,php,sh,kt,swift,lua,sql}';
 const WORKSPACE_EXCLUDE = '**/{node_modules,.git,dist,out,build,target,.venv,venv,coverage}/**';
+
+/** The path the secret patterns test (as the inline provider does). */
+function fullPath(uri: vscode.Uri): string {
+  return uri.scheme === 'file' ? uri.fsPath : uri.path;
+}
+
+/**
+ * True (after telling the user) when `doc` matches moeLens.secretPatterns: its text never goes
+ * to the engine, as with completions (docs/SECURITY.md).
+ */
+function refuseSecret(deps: AnalyzeDeps, doc: vscode.TextDocument, what: string): boolean {
+  const path = vscode.workspace.asRelativePath(doc.uri, false);
+  const secret = secretPatternOf(
+    { path, fullPath: fullPath(doc.uri) },
+    deps.settings.current.secretPatterns,
+  );
+  if (secret === null) return false;
+  void vscode.window.showInformationMessage(
+    `MoE Lens: ${path} matches moeLens.secretPatterns (${secret}); not ${what}.`,
+  );
+  return true;
+}
 
 function modelName(engine: EngineManager): string {
   const s = engine.state;
@@ -62,6 +84,7 @@ export function registerAnalyzeCommands(deps: AnalyzeDeps): vscode.Disposable[] 
       return;
     }
     const doc = editor.document;
+    if (refuseSecret(deps, doc, 'analysed')) return;
     const range = wholeFile || editor.selection.isEmpty ? undefined : editor.selection;
     const text = doc.getText(range);
     if (text.trim() === '') {
@@ -129,6 +152,7 @@ export function registerAnalyzeCommands(deps: AnalyzeDeps): vscode.Disposable[] 
           );
           files.push({
             path: vscode.workspace.asRelativePath(uri, false),
+            fullPath: fullPath(uri),
             language: open?.languageId ?? languageOfPath(uri.path) ?? 'plaintext',
             read: async () => {
               // Unsaved edits count; otherwise the file on disk (never opened as a document).
@@ -146,6 +170,8 @@ export function registerAnalyzeCommands(deps: AnalyzeDeps): vscode.Disposable[] 
           (text, o) => analyzeOne(client, text, o.maxTokens, false, o.signal),
           {
             maxTokens: DEFAULT_ANALYZE_TOKENS,
+            // Secret files are skipped before they are read (the completion pipeline's list).
+            secretPatterns: deps.settings.current.secretPatterns,
             signal,
             onProgress: (done, total, file) => {
               const pct = total > 0 ? (done / total) * 100 : 100;
@@ -235,6 +261,7 @@ async function explainSelection(deps: AnalyzeDeps): Promise<void> {
     void vscode.window.showInformationMessage('MoE Lens: select the code to explain.');
     return;
   }
+  if (refuseSecret(deps, editor.document, 'explained')) return;
   const info = await engine.ensureLoaded({ explicit: true }).catch((e: unknown) => {
     void vscode.window.showErrorMessage(`MoE Lens: ${errorMessage(e)}`);
     return null;

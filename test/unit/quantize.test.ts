@@ -1,3 +1,5 @@
+// Telemetry off before onnxruntime creates a session (src/engine/telemetryOff.ts).
+import '../../src/engine/telemetryOff';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as ort from 'onnxruntime-node';

@@ -11,8 +11,11 @@ import { completionSettings } from '../../src/vscode/pipelineApi';
 import {
   defaultSettings,
   isLanguageEnabled,
+  MACHINE_KEYS,
   normalizeSetting,
   readSettings,
+  RELOAD_KEYS,
+  RESTRICTED_KEYS,
   SECTION,
   SETTING_KEYS,
   SETTINGS,
@@ -25,13 +28,22 @@ interface JsonSchemaProp {
   enum?: string[];
   minimum?: number;
   maximum?: number;
-  items?: { type: string };
+  items?: { type: string; maxLength?: number };
+  maxItems?: number;
   additionalProperties?: { type: string };
+  scope?: string;
   [other: string]: unknown;
 }
 
 const pkg = JSON.parse(readFileSync(join(__dirname, '..', '..', 'package.json'), 'utf8')) as {
   activationEvents: string[];
+  capabilities?: {
+    untrustedWorkspaces?: {
+      supported: boolean | 'limited';
+      description?: string;
+      restrictedConfigurations?: string[];
+    };
+  };
   contributes: {
     commands: { command: string; title: string }[];
     configuration: { properties: Record<string, JsonSchemaProp> };
@@ -41,16 +53,19 @@ const declared = pkg.contributes.configuration.properties;
 
 const KNOWN_KEYWORDS = new Set([
   ...['type', 'default', 'enum', 'minimum', 'maximum', 'items', 'additionalProperties'],
+  ...['scope', 'maxItems'],
   ...['description', 'markdownDescription', 'enumDescriptions', 'order'],
 ]);
 
 /** The checked part of a package.json property, in the table's shape. */
 function fromPackage(p: JsonSchemaProp): LooseSettingSpec {
-  const out: Record<string, unknown> = { type: p.type, default: p.default };
+  const out: Record<string, unknown> = { type: p.type, default: p.default, scope: p.scope };
   if (p.enum !== undefined) out.enum = p.enum;
   if (p.minimum !== undefined) out.minimum = p.minimum;
   if (p.maximum !== undefined) out.maximum = p.maximum;
   if (p.items !== undefined) out.items = p.items.type;
+  if (p.items?.maxLength !== undefined) out.maxItemLength = p.items.maxLength;
+  if (p.maxItems !== undefined) out.maxItems = p.maxItems;
   if (p.additionalProperties !== undefined) out.additionalProperties = p.additionalProperties.type;
   return out as unknown as LooseSettingSpec;
 }
@@ -62,7 +77,7 @@ test('every setting in package.json is in the table, and every table entry is de
 });
 
 for (const key of SETTING_KEYS) {
-  test(`${SECTION}.${key}: type, default, enum and bounds agree with package.json`, () => {
+  test(`${SECTION}.${key}: type, default, enum, bounds and scope agree with package.json`, () => {
     const p = declared[`${SECTION}.${key}`];
     assert.ok(p, 'declared in package.json');
     assert.ok(
@@ -73,10 +88,45 @@ for (const key of SETTING_KEYS) {
     const unknown = Object.keys(p).filter((k) => !KNOWN_KEYWORDS.has(k));
     assert.deepEqual(unknown, [], 'schema keywords the table does not check');
     const spec = { ...(SETTINGS[key] as LooseSettingSpec) };
+    delete spec.restricted; // checked against restrictedConfigurations below
     if (spec.enum) spec.enum = [...spec.enum];
     assert.deepEqual(fromPackage(p), spec);
   });
 }
+
+test('workspace trust: restrictedConfigurations are exactly the restricted table entries', () => {
+  const trust = pkg.capabilities?.untrustedWorkspaces;
+  assert.ok(trust, 'capabilities.untrustedWorkspaces declared');
+  assert.equal(trust.supported, 'limited');
+  assert.ok(trust.description && trust.description.length > 0, 'limited support is described');
+  assert.deepEqual(
+    [...(trust.restrictedConfigurations ?? [])].sort(),
+    RESTRICTED_KEYS.map((k) => `${SECTION}.${k}`).sort(),
+  );
+});
+
+// The security decision itself (docs/SECURITY.md): a repository must not choose the model (native
+// code parses it), the execution provider or threads (native libraries, the machine's cores), nor
+// which files are secret. Those are machine-scoped (never read from a workspace) and restricted.
+test('settings that pick files, native code or secret files are machine-scoped and restricted', () => {
+  const guarded: string[] = [...RELOAD_KEYS, 'secretPatterns'];
+  assert.deepEqual([...MACHINE_KEYS].sort(), [...guarded].sort());
+  assert.deepEqual([...RESTRICTED_KEYS].sort(), [...guarded].sort());
+  for (const key of SETTING_KEYS) {
+    assert.ok(SETTINGS[key].scope, `${key} has a scope`);
+  }
+});
+
+test('secretPatterns: patterns over the length cap and past the count cap are dropped, and said', () => {
+  const problems: string[] = [];
+  const long = `**/${'x'.repeat(300)}`;
+  const many = Array.from({ length: 200 }, (_, i) => `**/f${i}`);
+  const got = normalizeSetting('secretPatterns', [long, ...many], problems);
+  assert.equal(got.length, SETTINGS.secretPatterns.maxItems);
+  assert.ok(!got.includes(long));
+  assert.equal(got[0], '**/f0');
+  assert.equal(problems.length, 2, problems.join('; '));
+});
 
 test('defaults are valid values: normalising them changes nothing and reports nothing', () => {
   const problems: string[] = [];

@@ -10,6 +10,8 @@
 // must be set before the first WebGPU session of this process.
 process.env.LP_NATIVE_VECTOR_WIDTH ??= '128';
 
+// Telemetry off before onnxruntime creates a session (src/engine/telemetryOff.ts).
+import '../../src/engine/telemetryOff';
 import { after, test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
