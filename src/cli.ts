@@ -65,6 +65,9 @@ type Values = ReturnType<
   typeof parseArgs<{ options: typeof options; allowPositionals: true }>
 >['values'];
 
+/** onnxruntime intra-op threads: 100,000 made it hang creating a thread pool. */
+const MAX_THREADS = 256;
+
 function int(v: string | undefined, flag: string, min = 0, max = Infinity): number {
   const n = Number(v);
   if (v === undefined || !Number.isInteger(n) || n < min || n > max) {
@@ -104,7 +107,7 @@ async function openEngine(v: Values): Promise<Engine> {
   const dir = v.model ?? defaultModelDir();
   return Engine.open(dir, {
     executionProvider: ep(v),
-    threads: int(v.threads, 'threads'),
+    threads: int(v.threads, 'threads', 0, MAX_THREADS),
     verify: !v['no-verify'],
     // Engine notes (e.g. why auto fell back to the CPU) only with --verbose: stderr stays one line on errors.
     log: (m) => {
@@ -313,7 +316,7 @@ async function cmdBench(v: Values): Promise<void> {
     promptTokens: int(v['prompt-tokens'], 'prompt-tokens', 1),
     decodeTokens: int(v['decode-tokens'], 'decode-tokens', 1),
     runs: int(v.runs, 'runs', 1),
-    threads: int(v.threads, 'threads'),
+    threads: int(v.threads, 'threads', 0, MAX_THREADS),
   });
   print(v, result, () => JSON.stringify(result, null, 2));
   await engine.dispose();

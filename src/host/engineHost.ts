@@ -8,14 +8,8 @@ import { checkSyntax } from '../engine/syntaxCheck';
 import { Engine } from '../engine/engine';
 import { CancelledError, ContextOverflowError, MoeLensError } from '../engine/errors';
 import { NO_MODEL_LOADED } from './protocol';
-import type {
-  EngineApi,
-  HostRequest,
-  HostResponse,
-  LoadParams,
-  Method,
-  WireError,
-} from './protocol';
+import { parseHostRequest } from './validate';
+import type { EngineApi, HostResponse, LoadParams, Method, WireError } from './protocol';
 
 let engine: Engine | null = null;
 const running = new Map<number, AbortController>();
@@ -93,7 +87,18 @@ const handlers: Handlers = {
 // Requests run one at a time (one session, one thread of control), in arrival order.
 let queue: Promise<void> = Promise.resolve();
 
-function handle(msg: HostRequest): void {
+function handle(raw: unknown): void {
+  const parsed = parseHostRequest(raw);
+  if (!parsed.ok) {
+    // Answer what can be answered; a message without an id can only be logged.
+    if (parsed.id !== undefined) {
+      send({ type: 'error', id: parsed.id, error: { message: parsed.message, kind: 'user' } });
+    } else {
+      process.stderr.write(`engine: ${parsed.message}\n`);
+    }
+    return;
+  }
+  const msg = parsed.request;
   if (msg.type === 'cancel') {
     running.get(msg.id)?.abort();
     return;
@@ -103,12 +108,12 @@ function handle(msg: HostRequest): void {
   queue = queue.then(async () => {
     try {
       if (controller.signal.aborted) throw new CancelledError();
+      // parseHostRequest admitted only METHODS: never a prototype key of the table.
       const handler = handlers[msg.method] as (
         p: unknown,
         id: number,
         s: AbortSignal,
       ) => Promise<unknown>;
-      if (!handler) throw new MoeLensError(`unknown method "${String(msg.method)}"`);
       const result = await handler(msg.params, msg.id, controller.signal);
       send({ type: 'result', id: msg.id, result });
     } catch (e) {
@@ -119,6 +124,6 @@ function handle(msg: HostRequest): void {
   });
 }
 
-process.on('message', (msg: HostRequest) => handle(msg));
+process.on('message', (msg: unknown) => handle(msg));
 process.on('disconnect', () => process.exit(0));
 send({ type: 'ready' });

@@ -373,3 +373,10 @@ describe('loading a model and running commands', { concurrency: 2 }, () => {
     await expectError(['score', '--ids', 'a,b', '--model', good], '--ids');
   });
 });
+
+test('--threads is bounded (100,000 hung creating the thread pool)', async () => {
+  await expectError(
+    ['info', '--threads', '100000', '--json'],
+    '--threads must be an integer in 0..256',
+  );
+});

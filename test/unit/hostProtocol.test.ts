@@ -1,0 +1,120 @@
+// Engine-host requests are validated at the boundary (src/host/validate.ts): the pure parser on
+// hostile shapes, then the real forked host fed raw IPC messages — it answers each bad request
+// with one typed error, never runs a prototype method, and keeps serving.
+import assert from 'node:assert/strict';
+import { fork } from 'node:child_process';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import type { HostResponse } from '../../src/host/protocol';
+import { parseHostRequest } from '../../src/host/validate';
+
+const complete = (over: Record<string, unknown> = {}) => ({
+  type: 'call',
+  id: 7,
+  method: 'complete',
+  params: {
+    input: { kind: 'fim', prefix: 'a', suffix: 'b' },
+    options: { maxTokens: 8, temperature: 0, topP: 1 },
+    slot: 'completion',
+    ...over,
+  },
+});
+
+test('valid requests parse; every field is checked as an own property with bounds', () => {
+  assert.ok(parseHostRequest(complete()).ok);
+  assert.ok(parseHostRequest({ type: 'cancel', id: 3 }).ok);
+  const bad: [unknown, RegExp][] = [
+    [null, /not an object/],
+    [[], /not an object/],
+    [{ type: 'call', method: 'encode', params: { text: 'x' } }, /id/],
+    [{ type: 'call', id: -1, method: 'encode', params: { text: 'x' } }, /id/],
+    [{ type: 'call', id: 1, method: 'constructor', params: {} }, /method/],
+    [{ type: 'call', id: 1, method: '__proto__', params: {} }, /method/],
+    [{ type: 'call', id: 1, method: 'toString', params: {} }, /method/],
+    [{ type: 'call', id: 1, method: 'encode', params: null }, /params/],
+    [{ type: 'call', id: 1, method: 'encode', params: Object.create({ text: 'x' }) }, /text/],
+    [{ type: 'call', id: 1, method: 'encode', params: { text: 5 } }, /params.text/],
+    [
+      {
+        type: 'call',
+        id: 1,
+        method: 'load',
+        params: { modelDir: '/m', executionProvider: 'toString', threads: 1 },
+      },
+      /executionProvider/,
+    ],
+    [
+      {
+        type: 'call',
+        id: 1,
+        method: 'load',
+        params: { modelDir: '/m', executionProvider: 'cpu', threads: 100000 },
+      },
+      /threads/,
+    ],
+    [complete({ slot: 42 }), /params.slot/],
+    [complete({ input: { kind: 'ids', ids: [1, -2] } }), /params.input.ids/],
+    [complete({ input: { kind: 'evil' } }), /params.input.kind/],
+    [complete({ options: { maxTokens: 1e9, temperature: 0, topP: 1 } }), /maxTokens/],
+    [complete({ options: { maxTokens: 8, temperature: NaN, topP: 1 } }), /temperature/],
+    [complete({ options: { maxTokens: 8, temperature: 0, topP: 1, stop: [{}] } }), /stop/],
+    [complete({ input: { kind: 'chat', messages: [{ role: 'root', content: 'x' }] } }), /role/],
+    [{ type: 'ping', id: 1 }, /type/],
+  ];
+  for (const [m, why] of bad) {
+    const r = parseHostRequest(m);
+    assert.ok(!r.ok, JSON.stringify(m));
+    assert.match(r.message, why, JSON.stringify(m));
+  }
+});
+
+test('the real engine host answers hostile raw messages with typed errors and keeps serving', async () => {
+  const child = fork(join(__dirname, '..', '..', 'src', 'host', 'engineHost.ts'), [], {
+    execArgv: ['--import', 'tsx'],
+    stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
+    serialization: 'advanced',
+  });
+  const replies = new Map<number, HostResponse>();
+  let stderr = '';
+  child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
+  const ready = new Promise<void>((resolve) =>
+    child.on('message', (m: HostResponse) => {
+      if (m.type === 'ready') resolve();
+      else replies.set(m.id, m);
+    }),
+  );
+  try {
+    await ready;
+    const hostile: unknown[] = [
+      null,
+      'hello',
+      { type: 'call', id: 1, method: 'constructor', params: {} },
+      { type: 'call', id: 2, method: '__proto__', params: {} },
+      { type: 'call', id: 3, method: 'encode', params: { text: ['x'] } },
+      { type: 'call', id: 4, method: 'load', params: { modelDir: 1 } },
+      { type: 'cancel', id: 'x' },
+    ];
+    for (const m of hostile) child.send(m as never);
+    // A valid request after them is served (checkSyntax needs no model).
+    child.send({
+      type: 'call',
+      id: 9,
+      method: 'checkSyntax',
+      params: { languageId: 'typescript', before: 'const x = ', insert: '1;', after: '\n' },
+    });
+    while (!replies.has(9)) await new Promise((r) => setTimeout(r, 20));
+    for (const id of [1, 2, 3, 4]) {
+      const r = replies.get(id);
+      assert.ok(r?.type === 'error', `id ${id}: ${JSON.stringify(r)}`);
+      assert.equal(r.error.kind, 'user');
+      assert.match(r.error.message, /^invalid request: /);
+      assert.doesNotMatch(r.error.message, /\n\s+at /, 'no stack trace');
+    }
+    const ok = replies.get(9);
+    assert.ok(ok?.type === 'result', JSON.stringify(ok));
+    assert.equal(child.exitCode, null, 'the host is alive');
+    assert.match(stderr, /invalid request: not an object/);
+  } finally {
+    child.kill();
+  }
+});
