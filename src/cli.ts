@@ -2,8 +2,7 @@
 // errors print one line on stderr and exit 1 with nothing on stdout.
 // First: telemetry off before anything can load onnxruntime (src/engine/offline.ts).
 import './engine/telemetryOff';
-import { readFile } from 'node:fs/promises';
-import { basename } from 'node:path';
+import { basename, dirname, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { convertCheckpoint } from './convert/convert';
 import type { ExpertsLayout, WeightDType } from './convert/decoderGraph';
@@ -12,6 +11,7 @@ import { analyzeText } from './engine/analyzeText';
 import { runBench } from './engine/bench';
 import { defaultModelDir, Engine, type PromptInput } from './engine/engine';
 import { CancelledError, MoeLensError } from './engine/errors';
+import { MiB, checkFile, readChecked } from './engine/confinedFile';
 import type { GeneratedToken } from './engine/generate';
 import { EXECUTION_PROVIDERS, type ExecutionProvider } from './engine/session';
 
@@ -231,6 +231,21 @@ async function cmdComplete(v: Values): Promise<void> {
   await engine.dispose();
 }
 
+/** `score --file` reads at most this much (scoring slides over the text: 1 MB took > 45 s). */
+const MAX_SCORE_BYTES = 2 * MiB;
+
+/** A text file the user named: a regular file (never a FIFO or a device), bounded, not binary. */
+async function readTextFile(file: string): Promise<string> {
+  const f = await checkFile(dirname(resolve(file)), '/', basename(file), {
+    maxBytes: MAX_SCORE_BYTES,
+  });
+  const buf = await readChecked(f);
+  if (buf.subarray(0, 8192).includes(0)) {
+    throw new MoeLensError(`${file}: a binary file (NUL bytes); score reads text`);
+  }
+  return buf.toString('utf8');
+}
+
 async function cmdScore(v: Values): Promise<void> {
   const engine = await openEngine(v);
   let ids: number[];
@@ -239,11 +254,7 @@ async function cmdScore(v: Values): Promise<void> {
   }
   if (v.ids !== undefined) ids = parseIds(v.ids);
   else {
-    const file = v.file as string;
-    const text = await readFile(file, 'utf8').catch(() => {
-      throw new MoeLensError(`${file}: cannot read`);
-    });
-    ids = engine.requireTokenizer().encode(text);
+    ids = engine.requireTokenizer().encode(await readTextFile(v.file as string));
   }
   const scored = await engine.score(ids, { fullProbs: v['router-probs'] ?? false });
   const texts = engine.tokenTexts(ids);

@@ -12,6 +12,18 @@ import { parseHostRequest } from './validate';
 import type { EngineApi, HostResponse, LoadParams, Method, WireError } from './protocol';
 
 let engine: Engine | null = null;
+/** The parameters of the model that is loaded (restored when a later load fails). */
+let loaded: LoadParams | null = null;
+
+async function open(p: LoadParams): Promise<Engine> {
+  const e = await Engine.open(p.modelDir, {
+    executionProvider: p.executionProvider,
+    threads: p.threads,
+    log: (m) => process.stderr.write(`engine: ${m}\n`),
+  });
+  await e.warmUp();
+  return e;
+}
 const running = new Map<number, AbortController>();
 
 function send(msg: HostResponse): void {
@@ -42,14 +54,27 @@ type Handlers = {
 
 const handlers: Handlers = {
   async load(p: LoadParams) {
+    // One model in memory at a time (they can be tens of GB): the old one goes first. If the new
+    // one fails, the previous load is restored, so a bad choice never leaves the editor without
+    // the model that worked; the error says so.
+    const previous = loaded;
     if (engine) await engine.dispose();
     engine = null;
-    engine = await Engine.open(p.modelDir, {
-      executionProvider: p.executionProvider,
-      threads: p.threads,
-      log: (m) => process.stderr.write(`engine: ${m}\n`),
-    });
-    await engine.warmUp();
+    loaded = null;
+    try {
+      engine = await open(p);
+    } catch (e) {
+      if (!previous) throw e;
+      try {
+        engine = await open(previous);
+        loaded = previous;
+      } catch {
+        throw e;
+      }
+      const why = e instanceof Error ? e.message : String(e);
+      throw new MoeLensError(`${why} (the previous model ${previous.modelDir} is loaded again)`);
+    }
+    loaded = p;
     // The parser's first run is slow too; the first completion's gate must not pay for it.
     checkSyntax({ languageId: 'typescript', before: 'const x = ', insert: '1;', after: '\n' });
     return engine.info();
@@ -80,6 +105,7 @@ const handlers: Handlers = {
   async unload() {
     if (engine) await engine.dispose();
     engine = null;
+    loaded = null;
     return null;
   },
 };

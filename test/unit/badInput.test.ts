@@ -15,6 +15,7 @@ import {
   truncateSync,
   writeFileSync,
 } from 'node:fs';
+import { execFileSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FIXTURES_DIR } from './fixtureData';
@@ -379,4 +380,16 @@ test('--threads is bounded (100,000 hung creating the thread pool)', async () =>
     ['info', '--threads', '100000', '--json'],
     '--threads must be an integer in 0..256',
   );
+});
+
+test('score --file refuses a FIFO, a binary file and an oversized file with one line', async () => {
+  const fifo = join(work, 'score.fifo');
+  execFileSync('mkfifo', [fifo]);
+  await expectError(['score', '--file', fifo, ...CPU, '--json'], fifo, /not a regular file/);
+  const bin = join(work, 'score.bin');
+  writeFileSync(bin, Buffer.from([0x7f, 0x45, 0x4c, 0x46, 0, 1, 2, 3]));
+  await expectError(['score', '--file', bin, ...CPU, '--json'], bin, /binary/);
+  const big = join(work, 'score-big.ts');
+  writeFileSync(big, 'x'.repeat(2 * 1024 * 1024 + 1));
+  await expectError(['score', '--file', big, ...CPU, '--json'], big, /limit/);
 });

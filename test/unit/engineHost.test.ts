@@ -79,3 +79,21 @@ test('a killed engine fails the pending call cleanly and restarts with the model
   });
   assert.deepEqual(streamed, expected.greedy.generated);
 });
+
+test('a failed load restores the previous model and says so; the engine keeps serving it', async () => {
+  await load();
+  await assert.rejects(
+    client.call('load', {
+      modelDir: join(work, 'no-such-model'),
+      executionProvider: 'cpu',
+      threads: 1,
+    }),
+    (e: Error) => {
+      assert.match(e.message, /no-such-model/);
+      assert.match(e.message, /the previous model .*mixtral is loaded again/);
+      return true;
+    },
+  );
+  const r = await client.call('complete', greedy(2));
+  assert.equal(r.finishReason, 'length', 'the previous model still completes');
+});
