@@ -38,14 +38,33 @@ export interface EngineClientOptions {
   /** First restart delay; doubles per consecutive crash up to maxBackoffMs. */
   backoffMs?: number;
   maxBackoffMs?: number;
+  /** Per-method overrides of DEFAULT_TIMEOUT_MS. */
+  timeouts?: Partial<Record<Method, number>>;
 }
 
 export interface CallOptions {
   signal?: AbortSignal;
   onToken?: (token: GeneratedToken) => void;
-  /** Kill and restart the engine if the call takes longer (a hung native call). */
+  /**
+   * Kill and restart the engine if the call takes longer (a hung native call); default
+   * DEFAULT_TIMEOUT_MS of the method, 0 for none. The time includes waiting behind earlier calls.
+   */
   timeoutMs?: number;
 }
+
+/**
+ * Every call ends: far above what a working engine needs (a 30 B model loads in minutes; a
+ * completion's decoding is bounded by maxTimeMs), so only a hung native call reaches them.
+ */
+export const DEFAULT_TIMEOUT_MS: Readonly<Record<Method, number>> = {
+  load: 20 * 60_000,
+  complete: 5 * 60_000,
+  score: 20 * 60_000,
+  analyze: 20 * 60_000,
+  encode: 2 * 60_000,
+  checkSyntax: 2 * 60_000,
+  unload: 2 * 60_000,
+};
 
 interface Pending {
   resolve: (value: unknown) => void;
@@ -104,13 +123,13 @@ export class EngineClient {
         onToken: opts.onToken,
       });
       opts.signal?.addEventListener('abort', onAbort, { once: true });
-      if (opts.timeoutMs !== undefined) {
+      const timeoutMs =
+        opts.timeoutMs ?? this.opts.timeouts?.[method] ?? DEFAULT_TIMEOUT_MS[method];
+      if (timeoutMs > 0) {
         timer = setTimeout(() => {
-          this.opts.log?.(
-            `engine call ${method} exceeded ${opts.timeoutMs} ms; restarting the engine`,
-          );
+          this.opts.log?.(`engine call ${method} exceeded ${timeoutMs} ms; restarting the engine`);
           child.kill('SIGKILL');
-        }, opts.timeoutMs);
+        }, timeoutMs);
       }
       this.post(child, { type: 'call', id, method, params });
     });

@@ -3,10 +3,13 @@
 // with one typed error, never runs a prototype method, and keeps serving.
 import assert from 'node:assert/strict';
 import { fork } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import type { HostResponse } from '../../src/host/protocol';
-import { parseHostRequest } from '../../src/host/validate';
+import { DEFAULT_TIMEOUT_MS, EngineClient, EngineCrashedError } from '../../src/host/engineClient';
+import { METHODS, parseHostRequest } from '../../src/host/validate';
 
 const complete = (over: Record<string, unknown> = {}) => ({
   type: 'call',
@@ -117,4 +120,19 @@ test('the real engine host answers hostile raw messages with typed errors and ke
   } finally {
     child.kill();
   }
+});
+
+test('every engine call has a timeout: a host that never answers is killed and the call fails', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'moe-lens-hang-'));
+  const host = join(dir, 'host.js');
+  // Says ready, then ignores every request (a hung native call looks like this from outside).
+  writeFileSync(host, "process.send({ type: 'ready' }); process.on('message', () => {});\n");
+  const client = new EngineClient({ hostPath: host, timeouts: { encode: 200 } });
+  try {
+    await assert.rejects(client.call('encode', { text: 'x' }), EngineCrashedError);
+  } finally {
+    client.dispose();
+    rmSync(dir, { recursive: true, force: true });
+  }
+  for (const m of METHODS) assert.ok(DEFAULT_TIMEOUT_MS[m] > 0, `${m} has a default timeout`);
 });
