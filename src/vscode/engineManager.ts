@@ -266,7 +266,8 @@ export class EngineManager implements IDisposable {
           this.deps.log.error(`load failed: ${message}`);
           this.failures.set(key, message);
           if (gen === this.generation) {
-            // The engine host drops its model before loading: nothing is loaded now.
+            // The engine host restored the previous model (its error says so), but the settings
+            // ask for this one: completions wait until it loads (the error state says why).
             this.loaded = null;
             this.loading = null;
             this.setState(notify ? { kind: 'error', message } : { kind: 'unloaded' });
