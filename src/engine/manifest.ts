@@ -249,7 +249,7 @@ export function validateManifest(json: unknown, file: string): Manifest {
   const fv = (ml as Json).format_version;
   if (fv !== FORMAT_VERSION) {
     throw new MoeLensError(
-      `${file}: format_version ${JSON.stringify(fv) ?? 'undefined'} is not supported (expected ${FORMAT_VERSION}); reconvert the model`,
+      `${file}: moe_lens.format_version ${fv === undefined ? 'is missing' : `${JSON.stringify(fv)} is not supported`} (expected ${FORMAT_VERSION}); reconvert the model`,
     );
   }
 
