@@ -10,6 +10,7 @@ import { test } from 'node:test';
 import type { HostResponse } from '../../src/host/protocol';
 import { DEFAULT_TIMEOUT_MS, EngineClient, EngineCrashedError } from '../../src/host/engineClient';
 import { METHODS, parseHostRequest } from '../../src/host/validate';
+import { mulberry32 } from '../../src/engine/sampler';
 
 const complete = (over: Record<string, unknown> = {}) => ({
   type: 'call',
@@ -135,4 +136,68 @@ test('every engine call has a timeout: a host that never answers is killed and t
     rmSync(dir, { recursive: true, force: true });
   }
   for (const m of METHODS) assert.ok(DEFAULT_TIMEOUT_MS[m] > 0, `${m} has a default timeout`);
+});
+
+test('protocol fuzz: 20,000 generated messages never throw, and whatever parses is well-typed', () => {
+  const rand = mulberry32(7);
+  const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)] as T;
+  const atoms: unknown[] = [
+    null,
+    undefined,
+    0,
+    -1,
+    1.5,
+    1e300,
+    NaN,
+    '',
+    'x',
+    'constructor',
+    '__proto__',
+    true,
+    [],
+    {},
+  ];
+  const value = (depth: number): unknown => {
+    const r = rand();
+    if (depth > 3 || r < 0.5) return pick(atoms);
+    if (r < 0.75) return Array.from({ length: Math.floor(rand() * 4) }, () => value(depth + 1));
+    const o: Record<string, unknown> = {};
+    const keys = [
+      'kind',
+      'prefix',
+      'suffix',
+      'ids',
+      'maxTokens',
+      'temperature',
+      'topP',
+      'slot',
+      'text',
+      'input',
+      'options',
+      'messages',
+      'role',
+      'content',
+      '__proto__',
+      'toString',
+    ];
+    for (let i = Math.floor(rand() * 5); i > 0; i--) o[pick(keys)] = value(depth + 1);
+    return o;
+  };
+  let parsed = 0;
+  for (let i = 0; i < 20_000; i++) {
+    const m = {
+      type: pick(['call', 'cancel', 'x', undefined]),
+      id: pick([1, -1, 2.5, 'id', undefined]),
+      method: pick([...METHODS, 'constructor', 'hasOwnProperty', undefined]),
+      params: rand() < 0.3 ? complete().params : value(0),
+    };
+    const r = parseHostRequest(m);
+    if (r.ok) {
+      parsed++;
+      assert.ok(r.request.type === 'cancel' || METHODS.includes(r.request.method));
+    } else {
+      assert.match(r.message, /^invalid request: /);
+    }
+  }
+  assert.ok(parsed > 0, 'some generated messages are valid');
 });
