@@ -112,6 +112,8 @@ async function typeAndAccept(
   const slug = spot.name.replace(/[^a-z0-9]+/gi, '-').toLowerCase();
   const line = spotLine(original, spot);
   const lineText = original.split('\n')[line - 1] ?? '';
+  // Typing before activation would go unanswered (a flake seen once on a clean clone).
+  if (!warm && !c.usingProbe) await session.waitForActivation(FIRST_TIMEOUT_MS);
   await session.goTo(line, lineText.length + 1);
   await session.press('Enter');
   await session.type(spot.typed);
@@ -281,8 +283,13 @@ export function registerCompletionCases(c: CaseContext): void {
       });
     t.diagnostic(`Explain Selection after ${Date.now() - t0} ms: ${JSON.stringify(toast)}`);
     await session.screenshot('explain-result');
-    // No progress notification left behind ("writing a doc comment").
-    const left = (await session.toasts()).filter((n) => /writing a doc comment/.test(n.message));
+    // No progress notification left behind ("writing a doc comment"). VS Code keeps a progress
+    // notification on screen a moment after its task ends: give it a few seconds to close.
+    let left = (await session.toasts()).filter((n) => /writing a doc comment/.test(n.message));
+    for (let i = 0; i < 30 && left.length > 0; i++) {
+      await sleep(200);
+      left = (await session.toasts()).filter((n) => /writing a doc comment/.test(n.message));
+    }
     assert.deepEqual(left, [], 'the progress notification closed');
     await session.runCommand('Notifications: Clear All Notifications');
   });

@@ -496,6 +496,20 @@ export class CodeServerSession {
    * Waits until MoE Lens's status bar item reports a loaded model (its tooltip lists the
    * execution provider); the model loads on the first completion request.
    */
+  /**
+   * Waits until the extension has activated (its status bar item is there): the inline provider
+   * registers with it, and VS Code does not ask a provider registered after the keystroke.
+   */
+  async waitForActivation(timeoutMs: number): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline) {
+      const item = await this.statusBarItem('moeLens.status').catch(() => null);
+      if (item) return;
+      await sleep(250);
+    }
+    throw new Error(`the extension did not activate within ${timeoutMs} ms (no status bar item)`);
+  }
+
   async waitForModelReady(timeoutMs: number): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     let last = { text: '', label: '' };
