@@ -2,7 +2,7 @@
 //
 // Each VSIX carries the production bundles (dist/*.js), the default model (models/) and only its
 // platform's onnxruntime-node runtime: the JS loader plus bin/napi-v6/<platform>/<arch>/, never the
-// CUDA/TensorRT provider libraries (docs/TESTING.md, ../shared/notes/ONNXRUNTIME.md §8).
+// CUDA/TensorRT provider libraries (docs/TESTING.md).
 //
 // Why a staging folder: `vsce package --no-dependencies` never collects anything under the root
 // node_modules/ (it globs with `ignore: ['node_modules/**']`), whatever .vscodeignore says. So

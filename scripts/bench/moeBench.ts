@@ -1,4 +1,4 @@
-// MoE benchmark (issue 2, docs/BENCHMARKS.md): builds the ≈330 M-parameter synthetic
+// MoE benchmark (docs/BENCHMARKS.md): builds the ≈330 M-parameter synthetic
 // Qwen3-MoE checkpoint once (cached in .tmp/bench), converts every variant with the real CLI, then
 // runs `node dist/cli.js bench` once per variant per round, one process per run, variants
 // interleaved round-robin (the order rotates every round) so drift and load hit all alike.

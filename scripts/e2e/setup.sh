@@ -5,7 +5,7 @@
 #   - code-server 4.100.3 (VS Code 1.100.3; the last release that runs on Node 20) in its own
 #     folder outside the repository, shared between clones: $MOE_LENS_E2E_CACHE (default
 #     ~/.cache/moe-lens-e2e)/code-server-4.100.3.
-# Recipe and reasons: ../shared/notes/ENVIRONMENT.md, "Real VS Code in a real browser".
+# Recipe and reasons: docs/TESTING.md, "End to end".
 # Prints the code-server binary path on its last line.
 set -euo pipefail
 

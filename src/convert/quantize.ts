@@ -1,5 +1,5 @@
 // Symmetric block quantization into onnxruntime's com.microsoft MatMulNBits layout
-// (docs: /work/shared/notes/ONNXRUNTIME.md §3, §11).
+// (docs/ARCHITECTURE.md, "Design decisions").
 //
 // W is a Hugging Face Linear weight, row-major [N, K] (N = out features, K = in features), so
 // MatMulNBits computes Y = A @ dequantize(W)^T. Per row n and block b of `blockSize` columns:

@@ -1,6 +1,6 @@
 // End-to-end harness: a real VS Code (code-server 4.100.3) in a real browser (Debian's Chromium,
 // driven by playwright-core), with the extension installed from its linux-x64 VSIX.
-// Recipe: ../shared/notes/ENVIRONMENT.md ("Real VS Code in a real browser"); docs/TESTING.md.
+// Recipe: docs/TESTING.md ("End to end").
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import {
   cpSync,

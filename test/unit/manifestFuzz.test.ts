@@ -1,4 +1,4 @@
-// Generated mutations of a real model folder's genai_config.json (issue 12 item 7): every leaf
+// Generated mutations of a real model folder's genai_config.json: every leaf
 // field replaced by values of the wrong type, out of range, or removed. Each mutated folder must
 // either load (a harmless change) or fail with ONE clear MoeLensError — never a crash, a
 // TypeError, a hang or a multi-line message — and nothing outside the folder is read.
