@@ -117,13 +117,18 @@ export class Generations {
       if (signal?.aborted) onAbort();
       signal?.addEventListener('abort', onAbort, { once: true });
     });
+    let left = false;
     try {
       const outcome = await Promise.race([g.done, aborted]);
-      return outcome === ABORTED ? 'aborted' : outcome;
+      left = outcome === ABORTED;
+      return left ? 'aborted' : (outcome as GenerationOutcome);
     } finally {
       signal?.removeEventListener('abort', onAbort);
       g.waiters--;
-      if (g.waiters === 0 && !g.speculative && !g.controller.signal.aborted) this.startGrace(g);
+      // Only a waiter that left a running generation starts its grace: a settled one is over.
+      if (left && g.waiters === 0 && !g.speculative && !g.controller.signal.aborted) {
+        this.startGrace(g);
+      }
     }
   }
 
