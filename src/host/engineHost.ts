@@ -112,6 +112,8 @@ const handlers: Handlers = {
 
 // Requests run one at a time (one session, one thread of control), in arrival order.
 let queue: Promise<void> = Promise.resolve();
+/** Ids of requests waiting in the queue (not started). */
+const queued = new Set<number>();
 
 function handle(raw: unknown): void {
   const parsed = parseHostRequest(raw);
@@ -127,11 +129,22 @@ function handle(raw: unknown): void {
   const msg = parsed.request;
   if (msg.type === 'cancel') {
     running.get(msg.id)?.abort();
+    // A request still waiting behind others is answered at once: its caller does not wait for
+    // the requests ahead of it to finish (they may be long), and it never runs.
+    if (queued.delete(msg.id)) {
+      send({ type: 'error', id: msg.id, error: toWire(new CancelledError()) });
+    }
     return;
   }
   const controller = new AbortController();
   running.set(msg.id, controller);
+  queued.add(msg.id);
   queue = queue.then(async () => {
+    // Cancelled while queued: already answered.
+    if (!queued.delete(msg.id)) {
+      running.delete(msg.id);
+      return;
+    }
     try {
       if (controller.signal.aborted) throw new CancelledError();
       // parseHostRequest admitted only METHODS: never a prototype key of the table.

@@ -97,3 +97,29 @@ test('a failed load restores the previous model and says so; the engine keeps se
   const r = await client.call('complete', greedy(2));
   assert.equal(r.finishReason, 'length', 'the previous model still completes');
 });
+
+test('a request cancelled while queued behind a long one is answered at once and never runs', async () => {
+  await load();
+  const first = new AbortController();
+  let firstTokens = 0;
+  const long = client.call('complete', greedy(100_000), {
+    signal: first.signal,
+    onToken: () => void firstTokens++,
+  });
+  const second = new AbortController();
+  let secondTokens = 0;
+  const queued = client.call('complete', greedy(100_000), {
+    signal: second.signal,
+    onToken: () => void secondTokens++,
+  });
+  // Let the long one start streaming, then cancel the queued one.
+  while (firstTokens < 2) await new Promise((r) => setTimeout(r, 5));
+  second.abort();
+  await assert.rejects(queued, /cancel/i);
+  assert.ok(!(await Promise.race([long.then(() => true), Promise.resolve(false)])), 'long still runs');
+  first.abort();
+  assert.equal((await long).finishReason, 'cancelled');
+  assert.equal(secondTokens, 0, 'the cancelled request never ran');
+  const r = await client.call('complete', greedy(2));
+  assert.equal(r.finishReason, 'length', 'the engine keeps serving');
+});
