@@ -6,7 +6,7 @@ import { basename, dirname, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { convertCheckpoint } from './convert/convert';
 import type { ExpertsLayout, WeightDType } from './convert/decoderGraph';
-import { analyzeFiles, listSourceFiles } from './analysis/analyzeFiles';
+import { analyzeFiles, listSourceFiles, secretPatternOf } from './analysis/analyzeFiles';
 import { analyzeText } from './engine/analyzeText';
 import { runBench } from './engine/bench';
 import { defaultModelDir, Engine, type PromptInput } from './engine/engine';
@@ -236,6 +236,12 @@ const MAX_SCORE_BYTES = 2 * MiB;
 
 /** A text file the user named: a regular file (never a FIFO or a device), bounded, not binary. */
 async function readTextFile(file: string): Promise<string> {
+  // The same secret list as completions and analyses: a key file is never tokenized, let alone
+  // printed back token by token.
+  const secret = secretPatternOf({ path: file, fullPath: resolve(file) });
+  if (secret !== null) {
+    throw new MoeLensError(`${file}: a secret file (matches ${secret}); MoE Lens does not read it`);
+  }
   const f = await checkFile(dirname(resolve(file)), '/', basename(file), {
     maxBytes: MAX_SCORE_BYTES,
   });
@@ -256,7 +262,19 @@ async function cmdScore(v: Values): Promise<void> {
   else {
     ids = engine.requireTokenizer().encode(await readTextFile(v.file as string));
   }
-  const scored = await engine.score(ids, { fullProbs: v['router-probs'] ?? false });
+  const controller = new AbortController();
+  process.once('SIGINT', () => controller.abort());
+  // Long texts take a while (a window slides over them): progress on stderr, at most once a second.
+  let lastReport = Date.now();
+  const scored = await engine.score(ids, {
+    fullProbs: v['router-probs'] ?? false,
+    signal: controller.signal,
+    onProgress: (done, total) => {
+      if (Date.now() - lastReport < 1000) return;
+      lastReport = Date.now();
+      process.stderr.write(`moe-lens: scored ${done} of ${total} tokens\n`);
+    },
+  });
   const texts = engine.tokenTexts(ids);
   const tokens = scored.map((t, i) => ({
     id: t.id,

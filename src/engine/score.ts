@@ -25,6 +25,8 @@ export interface ScoreOptions {
    * then runs on one position per chunk and no log-softmax over the vocabulary runs in JS.
    */
   logprobs?: boolean;
+  /** Called after each forward chunk with the tokens scored so far (long texts take a while). */
+  onProgress?: (scored: number, total: number) => void;
 }
 
 export async function score(
@@ -61,6 +63,7 @@ export async function score(
         out.push({ id, logprob, routing: routing[i] ?? [] });
       }
       if (wantLogprobs) prevLast = logits.slice((piece.length - 1) * V, piece.length * V);
+      opts.onProgress?.(out.length, ids.length);
     }
     from = end;
   }

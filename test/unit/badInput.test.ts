@@ -393,3 +393,12 @@ test('score --file refuses a FIFO, a binary file and an oversized file with one 
   writeFileSync(big, 'x'.repeat(2 * 1024 * 1024 + 1));
   await expectError(['score', '--file', big, ...CPU, '--json'], big, /limit/);
 });
+
+test('score --file refuses a secret file (the secret list of completions and analyses)', async () => {
+  const key = join(work, 'id_rsa');
+  writeFileSync(key, '-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA\n');
+  await expectError(['score', '--file', key, ...CPU, '--json'], key, /secret file/);
+  const env = join(work, '.env');
+  writeFileSync(env, 'API_TOKEN=abc\n');
+  await expectError(['score', '--file', env, ...CPU, '--json'], env, /secret file/);
+});

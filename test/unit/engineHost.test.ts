@@ -116,7 +116,10 @@ test('a request cancelled while queued behind a long one is answered at once and
   while (firstTokens < 2) await new Promise((r) => setTimeout(r, 5));
   second.abort();
   await assert.rejects(queued, /cancel/i);
-  assert.ok(!(await Promise.race([long.then(() => true), Promise.resolve(false)])), 'long still runs');
+  assert.ok(
+    !(await Promise.race([long.then(() => true), Promise.resolve(false)])),
+    'long still runs',
+  );
   first.abort();
   assert.equal((await long).finishReason, 'cancelled');
   assert.equal(secondTokens, 0, 'the cancelled request never ran');
