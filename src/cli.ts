@@ -5,7 +5,7 @@ import './engine/telemetryOff';
 import { basename, dirname, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { convertCheckpoint } from './convert/convert';
-import type { ExpertsLayout, WeightDType } from './convert/decoderGraph';
+import type { ExpertsLayout, WeightDType } from './convert/graph/ops';
 import { analyzeFiles, listSourceFiles, secretPatternOf } from './analysis/analyzeFiles';
 import { analyzeText } from './engine/analyzeText';
 import { runBench } from './engine/bench';

@@ -32,14 +32,10 @@ import {
 import { countParams, parseHfConfig, withTopK, type ModelSpec } from '../engine/modelSpec';
 import { checkFinite, openCheckpoint } from '../engine/safetensors';
 import { MAX_TOKENIZER_BYTES, MAX_TOKENIZER_SIDE_FILE_BYTES } from '../engine/tokenizer';
-import {
-  attentionKind,
-  buildDecoderGraph,
-  contextLength,
-  IO,
-  type ExpertsLayout,
-  type WeightDType,
-} from './decoderGraph';
+import { DECODER_INPUTS, DECODER_OUTPUTS, IO, IO_PATTERNS } from '../format/graphIO';
+import { attentionKind, contextLength } from './graph/attention';
+import { buildDecoderGraph } from './graph/decoder';
+import type { ExpertsLayout, WeightDType } from './graph/ops';
 import { encodeModel, ExternalDataFile, GraphBuilder } from './onnxBuilder';
 import { cleanStaleConversions, convertTempDir } from './paths';
 import { carryOver, entriesToKeep } from './replace';
@@ -212,17 +208,8 @@ export async function convertCheckpoint(
           num_attention_heads: spec.numHeads,
           num_key_value_heads: spec.numKvHeads,
           num_hidden_layers: spec.numLayers,
-          inputs: {
-            input_ids: IO.inputIds,
-            attention_mask: IO.attentionMask,
-            past_key_names: 'past_key_values.%d.key',
-            past_value_names: 'past_key_values.%d.value',
-          },
-          outputs: {
-            logits: IO.logits,
-            present_key_names: 'present.%d.key',
-            present_value_names: 'present.%d.value',
-          },
+          inputs: { ...DECODER_INPUTS },
+          outputs: { ...DECODER_OUTPUTS },
         },
       },
       search: { max_length: contextLength(spec), do_sample: false },
@@ -237,7 +224,7 @@ export async function convertCheckpoint(
           top_k: spec.topK,
           source_top_k: sourceTopK,
           moe_layers: spec.moeLayers.flatMap((m, l) => (m ? [l] : [])),
-          router_output_names: 'router_logits.%d',
+          router_output_names: IO_PATTERNS.routerLogits,
           router_dtype: 'float32',
         },
         shared_experts: spec.sharedExpert

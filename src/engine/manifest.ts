@@ -17,6 +17,7 @@ import {
   type CheckedFile,
 } from './confinedFile';
 import { MoeLensError } from './errors';
+import { DECODER_INPUTS, DECODER_OUTPUTS, IO, IO_PATTERNS } from '../format/graphIO';
 import { SUPPORTED_ARCHITECTURES, type Architecture } from './modelSpec';
 
 export const MANIFEST_FILE = 'genai_config.json';
@@ -276,8 +277,16 @@ export function validateManifest(json: unknown, file: string): Manifest {
     c.fail(`${dp}num_key_value_heads`, `a divisor of num_attention_heads (${heads})`, kvHeads);
   }
   const layers = c.int(d, dp, 'num_hidden_layers', 1, LIMITS.layers);
-  c.stringMap(d, dp, 'inputs');
-  c.stringMap(d, dp, 'outputs');
+  // The names MoeModel.forward feeds and fetches (src/format/graphIO.ts): any other spelling
+  // would fail inside onnxruntime, so it fails here, naming the field.
+  for (const [key, names] of [
+    ['inputs', DECODER_INPUTS],
+    ['outputs', DECODER_OUTPUTS],
+  ] as const) {
+    c.stringMap(d, dp, key);
+    const map = c.obj(d, dp, key);
+    for (const [k, v] of Object.entries(names)) c.oneOf(map, `${dp}${key}.`, k, [v]);
+  }
 
   // search
   const s = c.obj(root, '', 'search');
@@ -309,7 +318,7 @@ export function validateManifest(json: unknown, file: string): Manifest {
     prev = c.intValue(v, `${rp}moe_layers[${i}]`, prev + 1, layers - 1);
   });
   // The names MoeModel.forward feeds and reads.
-  c.oneOf(r, rp, 'router_output_names', ['router_logits.%d'] as const);
+  c.oneOf(r, rp, 'router_output_names', [IO_PATTERNS.routerLogits] as const);
   c.oneOf(r, rp, 'router_dtype', ['float32'] as const);
   if (c.get(l, lp, 'shared_experts') !== null) {
     const se = c.obj(l, lp, 'shared_experts');
@@ -342,7 +351,7 @@ export function validateManifest(json: unknown, file: string): Manifest {
   if (c.get(l, lp, 'kv_cache') !== undefined) {
     c.oneOf(l, lp, 'kv_cache', ['shared', 'concat'] as const);
   }
-  c.oneOf(l, lp, 'logits_to_keep_input', ['num_logits_to_keep'] as const);
+  c.oneOf(l, lp, 'logits_to_keep_input', [IO.logitsToKeep] as const);
   const files = c.obj(l, lp, 'files');
   const names = Object.keys(files);
   if (names.length > LIMITS.files) {

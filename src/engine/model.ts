@@ -2,6 +2,7 @@
 // one step of the decoder over a chunk of tokens against a KV slot (llama2.c's forward()).
 import * as ort from 'onnxruntime-node';
 import { ContextOverflowError, MoeLensError } from './errors';
+import { IO } from '../format/graphIO';
 import type { Manifest } from './manifest';
 import { checkModelFolder } from './modelFolder';
 import { routeTokens } from './routing';
@@ -114,24 +115,24 @@ export class MoeModel {
       }
     }
     const feeds: Record<string, ort.Tensor> = {
-      input_ids: new ort.Tensor('int64', BigInt64Array.from(ids, BigInt), [1, S]),
-      attention_mask: new ort.Tensor('int64', new BigInt64Array(total).fill(1n), [1, total]),
-      num_logits_to_keep: new ort.Tensor('int64', BigInt64Array.of(BigInt(keep)), [1]),
+      [IO.inputIds]: new ort.Tensor('int64', BigInt64Array.from(ids, BigInt), [1, S]),
+      [IO.attentionMask]: new ort.Tensor('int64', new BigInt64Array(total).fill(1n), [1, total]),
+      [IO.logitsToKeep]: new ort.Tensor('int64', BigInt64Array.of(BigInt(keep)), [1]),
     };
     slot.reserve(total);
     for (let l = 0; l < c.numLayers; l++) {
-      feeds[`past_key_values.${l}.key`] = slot.keys[l] as ort.Tensor;
-      feeds[`past_key_values.${l}.value`] = slot.values[l] as ort.Tensor;
+      feeds[IO.pastKey(l)] = slot.keys[l] as ort.Tensor;
+      feeds[IO.pastValue(l)] = slot.values[l] as ort.Tensor;
     }
     // Shared layout: bind each present output to its past buffer; GQA appends in place.
     const bound = slot.presentBindings();
     let out: ort.InferenceSession.ReturnType;
     if (bound) {
-      const fetches: Record<string, ort.Tensor | null> = { logits: null };
-      for (const layer of c.moeLayers) fetches[`router_logits.${layer}`] = null;
+      const fetches: Record<string, ort.Tensor | null> = { [IO.logits]: null };
+      for (const layer of c.moeLayers) fetches[IO.routerLogits(layer)] = null;
       for (let l = 0; l < c.numLayers; l++) {
-        fetches[`present.${l}.key`] = bound[0]?.[l] as ort.Tensor;
-        fetches[`present.${l}.value`] = bound[1]?.[l] as ort.Tensor;
+        fetches[IO.presentKey(l)] = bound[0]?.[l] as ort.Tensor;
+        fetches[IO.presentValue(l)] = bound[1]?.[l] as ort.Tensor;
       }
       out = await this.session.run(feeds, fetches as ort.InferenceSession.FetchesType);
     } else {
@@ -140,13 +141,13 @@ export class MoeModel {
     const keys: ort.Tensor[] = [];
     const values: ort.Tensor[] = [];
     for (let l = 0; l < c.numLayers; l++) {
-      keys.push(out[`present.${l}.key`] as ort.Tensor);
-      values.push(out[`present.${l}.value`] as ort.Tensor);
+      keys.push(out[IO.presentKey(l)] as ort.Tensor);
+      values.push(out[IO.presentValue(l)] as ort.Tensor);
     }
     // Routing of token t is the routing computed when t is fed: read it from this run.
     const routing: LayerRouting[][] = Array.from({ length: S }, () => []);
     for (const layer of c.moeLayers) {
-      const z = (out[`router_logits.${layer}`] as ort.Tensor).data as Float32Array; // [S, E]
+      const z = (out[IO.routerLogits(layer)] as ort.Tensor).data as Float32Array; // [S, E]
       for (let t = 0; t < S; t++) {
         const r = routeTokens(
           z.subarray(t * c.numExperts, (t + 1) * c.numExperts),
@@ -159,7 +160,7 @@ export class MoeModel {
       }
     }
     slot.append(ids, routing, keys, values);
-    return { logits: (out.logits as ort.Tensor).data as Float32Array, routing };
+    return { logits: (out[IO.logits] as ort.Tensor).data as Float32Array, routing };
   }
 
   async dispose(): Promise<void> {

@@ -16,6 +16,7 @@ import {
 } from './manifest';
 import { OnnxParseError, readDecoderGraph, type DecoderGraphInfo } from './onnxGraph';
 import { createHash } from 'node:crypto';
+import { IO } from '../format/graphIO';
 
 export interface CheckedModelFolder {
   manifest: Manifest;
@@ -132,23 +133,23 @@ function checkGraphAgainstManifest(
       throw new MoeLensError(`${decoderPath}: no graph ${kind} "${name}"; not a MoE Lens decoder`);
     }
   };
-  for (const name of ['input_ids', 'attention_mask', manifest.moe_lens.logits_to_keep_input]) {
+  for (const name of [IO.inputIds, IO.attentionMask, manifest.moe_lens.logits_to_keep_input]) {
     need(graph.inputs, name, 'input');
   }
-  need(graph.outputs, 'logits', 'output');
-  const pastLayers = [...graph.inputs.keys()].filter((n) =>
-    /^past_key_values\.\d+\.(key|value)$/.test(n),
-  ).length;
+  need(graph.outputs, IO.logits, 'output');
+  const pastNames = new Set<string>();
+  for (let l = 0; l < graph.inputs.size; l++) pastNames.add(IO.pastKey(l)).add(IO.pastValue(l));
+  const pastLayers = [...graph.inputs.keys()].filter((n) => pastNames.has(n)).length;
   if (pastLayers !== 2 * L) {
     mismatch(
       `model.decoder.num_hidden_layers is ${L}, but the graph has past_key_values inputs for ${pastLayers / 2} layers`,
     );
   }
   for (let l = 0; l < L; l++) {
-    need(graph.inputs, `past_key_values.${l}.key`, 'input');
-    need(graph.inputs, `past_key_values.${l}.value`, 'input');
-    need(graph.outputs, `present.${l}.key`, 'output');
-    need(graph.outputs, `present.${l}.value`, 'output');
+    need(graph.inputs, IO.pastKey(l), 'input');
+    need(graph.inputs, IO.pastValue(l), 'input');
+    need(graph.outputs, IO.presentKey(l), 'output');
+    need(graph.outputs, IO.presentValue(l), 'output');
   }
   for (const l of r.moe_layers) {
     need(graph.outputs, r.router_output_names.replace('%d', String(l)), 'output');
@@ -157,11 +158,11 @@ function checkGraphAgainstManifest(
     const d = dims?.[i];
     return typeof d === 'number' ? d : null;
   };
-  const vocab = fixed(graph.outputs.get('logits'), 2);
+  const vocab = fixed(graph.outputs.get(IO.logits), 2);
   if (vocab !== null && vocab !== m.vocab_size) {
     mismatch(`model.vocab_size is ${m.vocab_size}, but the graph's logits have ${vocab}`);
   }
-  const past = graph.inputs.get('past_key_values.0.key');
+  const past = graph.inputs.get(IO.pastKey(0));
   const kvHeads = fixed(past, 1);
   if (kvHeads !== null && kvHeads !== m.decoder.num_key_value_heads) {
     mismatch(

@@ -20,7 +20,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { convertCheckpoint } from '../../src/convert/convert';
-import { attentionKind } from '../../src/convert/decoderGraph';
+import { attentionKind } from '../../src/convert/graph/attention';
 import { encodeModel, GraphBuilder } from '../../src/convert/onnxBuilder';
 import { MODEL_FILE } from '../../src/engine/manifest';
 import { MoeModel } from '../../src/engine/model';
