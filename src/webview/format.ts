@@ -68,10 +68,24 @@ export function visibleToken(text: string): string {
   return text.replace(/ /g, '·').replace(/\n/g, '⏎').replace(/\t/g, '→').replace(/\r/g, '␍');
 }
 
-const csvCell = (v: string | number) => {
-  const s = typeof v === 'number' ? (Number.isInteger(v) ? String(v) : v.toPrecision(6)) : v;
-  return /[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
-};
+/**
+ * `s` with the characters XML 1.0 forbids (C0 controls but tab, LF and CR; lone surrogates;
+ * U+FFFE, U+FFFF) as U+FFFD: the DOM holds them, but an exported SVG with one would not parse.
+ */
+export function xmlSafe(s: string): string {
+  return s.replace(/[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF\p{Cs}]/gu, '\uFFFD');
+}
+
+/**
+ * One CSV cell. A text starting with = + - @ tab or CR would be a formula in a spreadsheet (class
+ * and language names come from the workspace): it gets a leading ' inside a quoted cell (OWASP's
+ * CSV-injection advice). Numbers are ours and stay numbers.
+ */
+export function csvCell(v: string | number): string {
+  if (typeof v === 'number') return Number.isInteger(v) ? String(v) : v.toPrecision(6);
+  if (/^[=+\-@\t\r]/.test(v)) return `"'${v.replace(/"/g, '""')}"`;
+  return /[",\r\n]/.test(v) ? `"${v.replace(/"/g, '""')}"` : v;
+}
 
 /**
  * The statistics as CSV, one row per (layer, expert): load, then the layer's summary metrics

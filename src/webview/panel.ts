@@ -12,6 +12,7 @@ import {
   statsToCsv,
   tokenLoads,
   visibleToken,
+  xmlSafe,
 } from './format';
 import type {
   Analysis,
@@ -510,7 +511,11 @@ function serialise(node: SVGSVGElement, title: string): string {
       d.setAttribute(p, cs.getPropertyValue(p));
     }
   });
-  copy.setAttribute('xmlns', SVG);
+  // Class and language names (text nodes) are workspace text: keep the file well-formed XML.
+  const texts = document.createTreeWalker(copy, NodeFilter.SHOW_TEXT);
+  for (let n = texts.nextNode(); n; n = texts.nextNode()) n.nodeValue = xmlSafe(n.nodeValue ?? '');
+  // In the XMLNS namespace: a plain `xmlns` attribute is written twice by a spec serialiser.
+  copy.setAttributeNS('http://www.w3.org/2000/xmlns/', 'xmlns', SVG);
   const t = document.createElementNS(SVG, 'title');
   t.textContent = title;
   copy.prepend(t);
@@ -680,8 +685,8 @@ function liveOf(live: LiveCompletion | null): void {
   if (state.selectedToken >= (live?.tokens.length ?? 0)) state.selectedToken = 0;
 }
 
-window.addEventListener('message', (ev: MessageEvent<HostMessage>) => {
-  const m = ev.data;
+/** Applies one host message to `state` (in place; the listener below rolls back a failed one). */
+function apply(m: HostMessage): void {
   switch (m.type) {
     case 'state':
       state = { ...state, ...m.state };
@@ -712,7 +717,30 @@ window.addEventListener('message', (ev: MessageEvent<HostMessage>) => {
       state.view = m.view;
       break;
   }
-  render();
+}
+
+// Message data is not trusted to have its type's shape: one the panel cannot show (it throws
+// while applied or rendered) is dropped, the last good view stays and the host logs why.
+window.addEventListener('message', (ev: MessageEvent<unknown>) => {
+  const m = ev.data;
+  const type = typeof m === 'object' && m !== null ? (m as { type?: unknown }).type : undefined;
+  if (typeof type !== 'string') return;
+  const before = {
+    ...state,
+    live: state.live && { ...state.live, tokens: [...state.live.tokens] },
+  };
+  try {
+    apply(m as HostMessage);
+    render();
+  } catch (e) {
+    state = before;
+    render();
+    const why = e instanceof Error ? e.message : String(e);
+    post({
+      type: 'error',
+      message: `ignored a ${type.slice(0, 40)} message it cannot show: ${why}`,
+    });
+  }
 });
 
 render();

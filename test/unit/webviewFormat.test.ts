@@ -2,6 +2,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import {
+  csvCell,
   formatActive,
   heatScale,
   loadImbalance,
@@ -9,6 +10,7 @@ import {
   statsToCsv,
   tokenLoads,
   visibleToken,
+  xmlSafe,
 } from '../../src/webview/format';
 import type { PanelToken, RoutingStats } from '../../src/webview/protocol';
 
@@ -93,4 +95,23 @@ test('statsToCsv: one row per layer and expert, class and language columns', () 
       '0,0,0.750000,0.500000,0.500000,0.100000,0.900000,1,0.625000,0.500000,1,0.750000\n' +
       '0,1,0.250000,0.500000,0.500000,0.100000,0.900000,1,0.625000,0.500000,0,0.250000\n',
   );
+});
+
+test('csvCell: quotes separators, and a text a spreadsheet would run as a formula', () => {
+  assert.equal(csvCell('keyword'), 'keyword');
+  assert.equal(csvCell('a,"b"'), '"a,""b"""');
+  assert.equal(csvCell('a\rb'), '"a\rb"');
+  for (const f of ['=1+1', '+1', '-1', '@SUM(A1)', '\t=1', '\r=1', '=HYPERLINK("x")']) {
+    assert.equal(csvCell(f), `"'${f.replace(/"/g, '""')}"`, JSON.stringify(f));
+  }
+  // Numbers are ours: a negative one stays a number.
+  assert.equal(csvCell(-0.5), '-0.500000');
+  assert.equal(csvCell(-3), '-3');
+});
+
+test('xmlSafe: characters XML forbids become U+FFFD, everything else stays', () => {
+  assert.equal(xmlSafe('a\u0000b\u001fc\ufffe'), 'a\ufffdb\ufffdc\ufffd');
+  assert.equal(xmlSafe('\ud800x\udfff'), '\ufffdx\ufffd');
+  const kept = 'tab\tLF\nCR\r <&> \u202e \u{1f600} é';
+  assert.equal(xmlSafe(kept), kept);
 });
