@@ -1,5 +1,58 @@
-// Flat config: typescript-eslint recommended, zero warnings (see package.json "lint").
+// Flat config: typescript-eslint recommended, zero warnings (see package.json "lint"), and the
+// layer rules of docs/ARCHITECTURE.md ("Layers"): which folder of src/ may import which. The
+// folder graph is acyclic by construction; scripts/checkImports.ts also checks file-level cycles.
 import tseslint from 'typescript-eslint';
+
+/**
+ * What each folder of src/ may import at run time (besides itself and packages). `types` lists
+ * folders it may import only with `import type` (erased from the bundle).
+ */
+const LAYERS = {
+  format: { uses: [] }, // the model-folder contract: manifest, graph I/O names, typed errors
+  language: { uses: [] }, // source-text knowledge: lines, brackets, syntax, token classes, secrets
+  checkpoint: { uses: ['format'] }, // Hugging Face configs, families, safetensors reading
+  reference: { uses: ['format', 'checkpoint'] }, // the plain-TypeScript forward pass
+  engine: { uses: ['format'] }, // onnxruntime, tokenizer, decode loop
+  convert: { uses: ['format', 'checkpoint', 'engine/tokenizer', 'engine/fim'], types: ['engine'] },
+  analysis: { uses: ['format', 'engine', 'language'] },
+  completion: { uses: ['format', 'language'], types: ['engine', 'host'] },
+  host: { uses: ['format', 'engine', 'analysis', 'language'] },
+  webview: { uses: ['analysis'] }, // runs in the browser: plain data and maths only
+  vscode: {
+    uses: ['format', 'analysis', 'completion', 'host', 'webview', 'convert/paths', 'language'],
+    types: ['engine', 'convert'],
+  },
+};
+const FOLDERS = Object.keys(LAYERS);
+
+function layerRules(folder) {
+  const { uses, types = [] } = LAYERS[folder];
+  const usable = (f) => uses.includes(f);
+  const patterns = [];
+  for (const other of FOLDERS) {
+    if (other === folder || usable(other)) continue;
+    const files = uses.filter((u) => u.startsWith(`${other}/`)).map((u) => u.split('/')[1]);
+    const allowed = files.length ? `(?!(${files.join('|')})$)` : '';
+    patterns.push({
+      regex: `^(\\.\\./)+${other}\\/${allowed}`,
+      allowTypeImports: types.includes(other),
+      message: `src/${folder} must not import src/${other} (layers: docs/ARCHITECTURE.md).`,
+    });
+  }
+  const paths =
+    folder === 'vscode'
+      ? []
+      : [
+          {
+            name: 'vscode',
+            message: `src/${folder} must not import vscode (only src/vscode does).`,
+          },
+        ];
+  return {
+    files: [`src/${folder}/**/*.ts`],
+    rules: { '@typescript-eslint/no-restricted-imports': ['error', { paths, patterns }] },
+  };
+}
 
 export default tseslint.config(
   { ignores: ['dist/**', 'node_modules/**', 'media/**', 'training/**', 'test/fixtures/**'] },
@@ -14,25 +67,13 @@ export default tseslint.config(
       ],
     },
   },
+  ...FOLDERS.map(layerRules),
   {
-    // Architecture invariant: the engine and the converter never import vscode.
-    files: [
-      'src/engine/**/*.ts',
-      'src/convert/**/*.ts',
-      'src/completion/**/*.ts',
-      'src/cli.ts',
-      'src/host/**/*.ts',
-      'src/analysis/**/*.ts',
-      'src/webview/**/*.ts',
-    ],
+    files: ['src/cli.ts'],
     rules: {
-      'no-restricted-imports': [
+      '@typescript-eslint/no-restricted-imports': [
         'error',
-        {
-          paths: [
-            { name: 'vscode', message: 'src/engine and src/convert must not import vscode.' },
-          ],
-        },
+        { paths: [{ name: 'vscode', message: 'the CLI must not import vscode.' }] },
       ],
     },
   },

@@ -12,8 +12,8 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { analyzeFiles, listSourceFiles } from '../src/analysis/analyzeFiles';
-import type { AnalyzedText } from '../src/engine/analyzeText';
-import { defaultModelDir } from '../src/engine/modelDir';
+import type { AnalyzedText } from '../src/analysis/analyzeText';
+import { defaultModelDir } from '../src/format/modelDir';
 import { EngineClient } from '../src/host/engineClient';
 
 const ROOT = resolve(__dirname, '..');

@@ -7,11 +7,11 @@ import { parseArgs } from 'node:util';
 import { convertCheckpoint } from './convert/convert';
 import type { ExpertsLayout, WeightDType } from './convert/graph/ops';
 import { analyzeFiles, listSourceFiles, secretPatternOf } from './analysis/analyzeFiles';
-import { analyzeText } from './engine/analyzeText';
+import { analyzeText } from './analysis/analyzeText';
 import { runBench } from './engine/bench';
 import { defaultModelDir, Engine, type PromptInput } from './engine/engine';
-import { CancelledError, MoeLensError } from './engine/errors';
-import { MiB, checkFile, readChecked } from './engine/confinedFile';
+import { CancelledError, MoeLensError } from './format/errors';
+import { MiB, checkFile, readChecked } from './format/confinedFile';
 import type { GeneratedToken } from './engine/generate';
 import { EXECUTION_PROVIDERS, type ExecutionProvider } from './engine/session';
 

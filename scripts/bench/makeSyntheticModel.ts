@@ -10,9 +10,9 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { checkpointNames } from '../../src/engine/checkpointLayout';
-import { countParams, parseHfConfig } from '../../src/engine/modelSpec';
-import { writeSafetensorsStreaming, type TensorSpec } from '../../src/engine/safetensors';
+import { checkpointNames } from '../../src/checkpoint/checkpointLayout';
+import { countParams, parseHfConfig } from '../../src/checkpoint/modelSpec';
+import { writeSafetensorsStreaming, type TensorSpec } from '../../src/checkpoint/safetensors';
 
 export interface SyntheticOptions {
   hidden: number;

@@ -26,8 +26,8 @@ import {
   syntheticConfig,
   type SyntheticOptions,
 } from './makeSyntheticModel';
-import { MANIFEST_FILE } from '../../src/engine/manifest';
-import { countParams, parseHfConfig } from '../../src/engine/modelSpec';
+import { MANIFEST_FILE } from '../../src/format/manifest';
+import { countParams, parseHfConfig } from '../../src/checkpoint/modelSpec';
 
 const ROOT = resolve(__dirname, '..', '..');
 const WORK = join(ROOT, '.tmp', 'bench');

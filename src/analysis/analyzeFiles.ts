@@ -5,12 +5,12 @@
 // pipeline's list, `moeLens.secretPatterns` in the editor) are never listed nor read.
 import { readFile, readdir, stat } from 'node:fs/promises';
 import { join, relative } from 'node:path';
-import { DEFAULT_SECRET_PATTERNS, secretPattern } from '../completion/secrets';
-import type { AnalyzedText } from '../engine/analyzeText';
-import { CancelledError } from '../engine/errors';
+import { DEFAULT_SECRET_PATTERNS, secretPattern } from '../language/secrets';
+import type { AnalyzedText } from './analyzeText';
+import { CancelledError } from '../format/errors';
 import { RoutingStatsAccumulator } from './routingStats';
-import { classifyText, classifyTokens, languageOfPath } from './tokenClasses';
-import type { RoutingStats } from '../webview/protocol';
+import { classifyText, classifyTokens, languageOfPath } from '../language/tokenClasses';
+import type { RoutingStats } from './routingStats';
 
 /** Files larger than this are skipped (generated bundles, data). */
 export const MAX_FILE_BYTES = 1_000_000;

@@ -15,7 +15,33 @@
 //   languageShares[l][e] likewise per language
 //   vocabulary: per expert, the token ids seen ≥ minCount times with the highest share
 //               #{occurrences routed to e} / #{occurrences}, ties by count.
-import type { LayerStats, RoutingStats } from '../webview/protocol';
+/** Per-layer statistics (the same shape as `analyze --json`'s `layers`). */
+export interface LayerStats {
+  layer: number;
+  /** Share of the layer's routed slots that went to each expert (sums to 1). */
+  load: number[];
+  cv: number;
+  maxViolation: number;
+  meanEntropy: number;
+  topKMass: number;
+  repeatTop1: number;
+  repeatTop1Chance: number;
+  /** coactivation[a][b] = P(b selected | a selected), same token; diagonal 1 (0 if a unused). */
+  coactivation: number[][];
+  classShares: Record<string, number[]>;
+  languageShares: Record<string, number[]>;
+  vocabulary: { expert: number; tokens: { text: string; share: number; count: number }[] }[];
+}
+
+export interface RoutingStats {
+  model: string;
+  files: number;
+  tokens: number;
+  tokensPerSecond: number;
+  experts: number;
+  topK: number;
+  layers: LayerStats[];
+}
 
 /** What the statistics need of one token. */
 export interface StatsToken {

@@ -3,7 +3,7 @@
 // while the user types the prefix only grows at its end and the suffix stays the same: the
 // prompt (suffix first, then prefix) keeps its KV prefix and the engine recomputes only the few
 // new tokens. Binary and huge files are skipped with a reason.
-import { countNewlines, lineStartOf, stripCr } from './text';
+import { countNewlines, lineStartOf, stripCr } from '../language/text';
 
 export interface ContextOptions {
   /** Lines before the cursor to include at least (the setting `contextLines`). */

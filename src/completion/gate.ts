@@ -4,7 +4,7 @@
 //      `minConfidence` (calibrated by `npm run eval:editor`'s sweep, docs/BENCHMARKS.md);
 //   2. syntax: the code with the suggestion inserted must not have more parse errors than
 //      without it (TypeScript's parser for JS/TS, bracket and quote balance otherwise). The
-//      parser runs in the engine process (engine/syntaxCheck.ts), not in the extension host.
+//      parser runs in the engine process (language/syntaxCheck.ts), not in the extension host.
 // Every drop has a reason, for the log, the status bar and the evaluation.
 import type { GeneratedToken } from '../engine/generate';
 import type { SyntaxVerdict } from './types';

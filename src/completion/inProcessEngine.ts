@@ -2,7 +2,7 @@
 // in the same process: for tests, benchmarks and `eval:editor`. Never imported by the extension.
 import type { PromptInput } from '../engine/engine';
 import type { GeneratedToken, GenerationResult } from '../engine/generate';
-import { checkSyntax } from '../engine/syntaxCheck';
+import { checkSyntax } from '../language/syntaxCheck';
 import type { CompleteOptions } from '../host/protocol';
 import type { CompletionEngine } from './types';
 

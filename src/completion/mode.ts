@@ -2,7 +2,7 @@
 // the line (and only closers may follow it, Copilot's rule; an explicit trigger allows any
 // text); a line that opens a block gets a multi-line completion that runs until the block's
 // indentation closes. Everything else is single-line.
-import { indentWidth, isBlank } from './text';
+import { indentWidth, isBlank } from '../language/text';
 
 export type CompletionMode =
   | { kind: 'single-line'; reason: string }

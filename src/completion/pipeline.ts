@@ -8,7 +8,7 @@
 // (a request typed through it may still attach meanwhile).
 // Only results the model finished are cached: a request cut short by time, cancellation or an
 // error caches nothing, so the same spot is asked again later.
-import { CancelledError } from '../engine/errors';
+import { CancelledError } from '../format/errors';
 import type { GeneratedToken, GenerationResult, GenerationStats } from '../engine/generate';
 import { CompletionCache } from './cache';
 import {
@@ -30,8 +30,8 @@ import { Generations, type Generation, type GenerationOutcome } from './generati
 import { decideMode, type CompletionMode } from './mode';
 import { blockEnd, postprocess } from './postprocess';
 import { completeOptions, promptInput } from './request';
-import { DEFAULT_SECRET_PATTERNS, secretPattern } from './secrets';
-import { cursorLine } from './text';
+import { DEFAULT_SECRET_PATTERNS, secretPattern } from '../language/secrets';
+import { cursorLine } from '../language/text';
 import type {
   CompletionEngine,
   CompletionRequest,

@@ -17,10 +17,10 @@
 //      to the line before it in the suggestion, the line of a run of 8+ equal digits (`10000000000…`);
 //   4. trailing whitespace is trimmed; empty results, and a line that repeats the line above or
 //      below, are discarded.
-import { CLOSERS, scan, stateAfter, syntaxFor, unmatchedClosers } from './brackets';
+import { CLOSERS, scan, stateAfter, syntaxFor, unmatchedClosers } from '../language/brackets';
 import { followingLines } from './context';
 import type { CompletionMode } from './mode';
-import { indentWidth, isBlank, stripCr } from './text';
+import { indentWidth, isBlank, stripCr } from '../language/text';
 
 export interface PostprocessInput {
   /** The prompt's prefix and suffix (the text before and after the cursor). */

@@ -5,7 +5,7 @@ import type { PromptInput } from '../engine/engine';
 import type { CompleteOptions } from '../host/protocol';
 import type { CompletionContext } from './context';
 import type { CompletionMode } from './mode';
-import { secretPattern } from './secrets';
+import { secretPattern } from '../language/secrets';
 import type { CompletionRequest, CompletionSettings } from './types';
 
 /** Single-line completions are short (Copilot: p50 line length is 19 characters). */

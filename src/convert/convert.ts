@@ -8,7 +8,7 @@
 import { createHash } from 'node:crypto';
 import { mkdir, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, join, resolve, sep } from 'node:path';
-import { checkpointNames } from '../engine/checkpointLayout';
+import { checkpointNames } from '../checkpoint/checkpointLayout';
 import {
   checkFile,
   checkpointRoot,
@@ -16,8 +16,8 @@ import {
   present,
   readChecked,
   readOptionalText,
-} from '../engine/confinedFile';
-import { CancelledError, MoeLensError, throwIfAborted } from '../engine/errors';
+} from '../format/confinedFile';
+import { CancelledError, MoeLensError, throwIfAborted } from '../format/errors';
 import {
   DATA_FILE,
   FORMAT_VERSION,
@@ -28,9 +28,9 @@ import {
   type FileChecksum,
   type FimOrder,
   type Manifest,
-} from '../engine/manifest';
-import { countParams, parseHfConfig, withTopK, type ModelSpec } from '../engine/modelSpec';
-import { checkFinite, openCheckpoint } from '../engine/safetensors';
+} from '../format/manifest';
+import { countParams, parseHfConfig, withTopK, type ModelSpec } from '../checkpoint/modelSpec';
+import { checkFinite, openCheckpoint } from '../checkpoint/safetensors';
 import { MAX_TOKENIZER_BYTES, MAX_TOKENIZER_SIDE_FILE_BYTES } from '../engine/tokenizer';
 import { DECODER_INPUTS, DECODER_OUTPUTS, IO, IO_PATTERNS } from '../format/graphIO';
 import { attentionKind, contextLength } from './graph/attention';

@@ -14,17 +14,17 @@ import {
   readChecked,
   relativeNameProblem,
   sha256Checked,
-} from '../engine/confinedFile';
-import { MoeLensError } from '../engine/errors';
+} from '../format/confinedFile';
+import { MoeLensError } from '../format/errors';
 import {
   checkListedFile,
   CONVERTER_FILES,
   MANIFEST_FILE,
   MAX_DECODER_BYTES,
   readManifest,
-} from '../engine/manifest';
-import { checkModelFolder } from '../engine/modelFolder';
-import { readDecoderGraph } from '../engine/onnxGraph';
+} from '../format/manifest';
+import { checkModelFolder } from '../format/modelFolder';
+import { readDecoderGraph } from '../format/onnxGraph';
 
 /** Adds the missing entries; returns their names (none: the manifest is left as it was). */
 export async function listModelFiles(dir: string): Promise<string[]> {

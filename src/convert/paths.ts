@@ -4,7 +4,7 @@
 // the model it replaces for the instant between the two renames of the swap. A run killed
 // (SIGKILL, power loss) leaves them behind: the next conversion to the same output removes
 // them once their pid is gone (`cleanStaleConversions`), and no model lookup ever takes a
-// dot-folder for a model (src/engine/modelDir.ts).
+// dot-folder for a model (src/format/modelDir.ts).
 import { lstat, readdir, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 

@@ -10,7 +10,7 @@
 // packed is [N, kBlocks, blockSize * bits / 8]; 4-bit stores element 2j in the low nibble and
 // 2j+1 in the high nibble of byte j. When K % blockSize != 0 the last block is padded with zeros
 // (stored as q = zp). An all-zero block gets scale 0 and q = zp, so it dequantizes to exact zeros.
-import { MoeLensError } from '../engine/errors';
+import { MoeLensError } from '../format/errors';
 
 export type QuantBits = 4 | 8;
 

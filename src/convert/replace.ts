@@ -14,8 +14,8 @@ import {
   symlink,
 } from 'node:fs/promises';
 import { join } from 'node:path';
-import { MoeLensError } from '../engine/errors';
-import { CONVERTER_FILES, MANIFEST_FILE } from '../engine/manifest';
+import { MoeLensError } from '../format/errors';
+import { CONVERTER_FILES, MANIFEST_FILE } from '../format/manifest';
 
 /** Names in `out` the converter owns: its fixed files and what the old manifest listed. */
 async function ownedNames(out: string): Promise<Set<string>> {

@@ -4,7 +4,7 @@
 // token, as in generate(). A prompt may fill the whole context: decode then runs on the prompt's
 // first (context − decodeTokens) tokens, so it times the same last positions of the window.
 import type { Engine } from './engine';
-import { MoeLensError } from './errors';
+import { MoeLensError } from '../format/errors';
 import { peakRssMb, prefill } from './generate';
 
 export interface BenchOptions {

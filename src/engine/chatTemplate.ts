@@ -3,7 +3,7 @@
 // @huggingface/jinja (the implementation transformers.js uses; Python transformers renders the
 // same templates with jinja2). Base models have no template and get none.
 import { Template } from '@huggingface/jinja';
-import { MoeLensError } from './errors';
+import { MoeLensError } from '../format/errors';
 import type { Tokenizer } from './tokenizer';
 
 export interface ChatMessage {

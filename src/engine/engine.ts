@@ -3,7 +3,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { IncrementalDecoder } from './detokenizer';
-import { ContextOverflowError, MoeLensError } from './errors';
+import { ContextOverflowError, MoeLensError } from '../format/errors';
 import { buildFimIds, type FimTokens } from './fim';
 import {
   DEFAULT_SHARES,
@@ -73,7 +73,7 @@ export interface ModelInfo {
   chat: boolean;
 }
 
-export { defaultModelDir } from './modelDir';
+export { defaultModelDir } from '../format/modelDir';
 
 /** Prompt ids cut back by token healing unless `heal` is false (tokenHealing.ts). */
 function healed(

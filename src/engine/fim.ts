@@ -1,5 +1,5 @@
 // Fill-in-the-middle (FIM) prompts built from a model's own special tokens.
-import { MoeLensError } from './errors';
+import { MoeLensError } from '../format/errors';
 import type { Tokenizer } from './tokenizer';
 
 /** The special-token spellings (token contents, not ids) of one model's FIM format. */

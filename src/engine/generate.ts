@@ -1,9 +1,10 @@
 // Generation: prefill (reusing the slot's KV prefix, in chunks so cancellation is prompt), then
 // the decode loop. Each generated token is fed back before it is reported, so its routing is the
 // routing computed when it was the input, and the KV ends up holding the whole output for reuse.
-import { CancelledError, MoeLensError } from './errors';
+import { CancelledError, MoeLensError } from '../format/errors';
 import type { KvSlot } from './kvCache';
-import type { LayerRouting, MoeModel } from './model';
+import type { LayerRouting } from '../format/routing';
+import type { MoeModel } from './model';
 import type { PromptFit } from './promptFit';
 import { HealingConstraint } from './tokenHealing';
 import { Sampler } from './sampler';

@@ -8,7 +8,7 @@
 //           step, and rewinding to a prefix is free (only the length changes).
 //   concat  present = past ++ new (a fresh tensor each step); rewinding copies the prefix.
 import * as ort from 'onnxruntime-node';
-import type { LayerRouting } from './model';
+import type { LayerRouting } from '../format/routing';
 
 export type KvLayout = 'shared' | 'concat';
 

@@ -1,24 +1,13 @@
 // A loaded MoE Lens model: manifest + verified files + one onnxruntime session, and `forward`,
 // one step of the decoder over a chunk of tokens against a KV slot (llama2.c's forward()).
 import * as ort from 'onnxruntime-node';
-import { ContextOverflowError, MoeLensError } from './errors';
+import { ContextOverflowError, MoeLensError } from '../format/errors';
 import { IO } from '../format/graphIO';
-import type { Manifest } from './manifest';
-import { checkModelFolder } from './modelFolder';
-import { routeTokens } from './routing';
+import type { Manifest } from '../format/manifest';
+import { checkModelFolder } from '../format/modelFolder';
+import { routeTokens, type LayerRouting } from '../format/routing';
 import { createSession, type ExecutionProvider } from './session';
 import { KvSlot, type KvLayout } from './kvCache';
-
-export interface LayerRouting {
-  /** The model's own layer index. */
-  layer: number;
-  /** Expert ids, highest weight first. */
-  experts: number[];
-  /** Mixing weights of those experts (sum to 1 when the family renormalises). */
-  weights: number[];
-  /** Full router distribution softmax(z), when requested. */
-  probs?: number[];
-}
 
 export interface ModelConfig {
   dir: string;

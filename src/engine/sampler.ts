@@ -1,7 +1,7 @@
 // Next-token selection from logits: greedy, or temperature sampling with optional top-k and
 // top-p (nucleus), applied in that order (as Hugging Face `generate` does). Seeded, so a run with
 // the same options, prompt and model is reproducible.
-import { MoeLensError } from './errors';
+import { MoeLensError } from '../format/errors';
 
 export interface SamplingOptions {
   /** 0 = greedy (argmax; the lowest id wins exact ties). */

@@ -1,8 +1,9 @@
 // Teacher-forced scoring: log p(token_t | tokens_<t) and the routing of every token. Sequences
 // longer than the context run as overlapping windows: each window re-reads the second half of the
 // previous one as context and scores only its own new tokens.
-import { CancelledError, MoeLensError } from './errors';
-import type { LayerRouting, MoeModel } from './model';
+import { CancelledError, MoeLensError } from '../format/errors';
+import type { LayerRouting } from '../format/routing';
+import type { MoeModel } from './model';
 import type { KvSlot } from './kvCache';
 import { logSoftmaxAt } from './sampler';
 

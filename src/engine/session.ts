@@ -6,7 +6,7 @@ import './telemetryOff'; // before onnxruntime: no telemetry (offline.ts)
 import * as ort from 'onnxruntime-node';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { MoeLensError } from './errors';
+import { MoeLensError } from '../format/errors';
 
 export type ExecutionProvider = 'auto' | 'cpu' | 'cuda' | 'dml' | 'webgpu';
 export const EXECUTION_PROVIDERS: readonly ExecutionProvider[] = [

@@ -3,8 +3,8 @@
 // port of the Rust `tokenizers` library, behind a small interface the engine owns.
 import * as path from 'node:path';
 import { Tokenizer as HfTokenizer } from '@huggingface/tokenizers';
-import { checkpointRoot, readOptionalText } from './confinedFile';
-import { MoeLensError } from './errors';
+import { checkpointRoot, readOptionalText } from '../format/confinedFile';
+import { MoeLensError } from '../format/errors';
 
 export interface Tokenizer {
   /**

@@ -4,7 +4,7 @@
 // import: the extension and the tests use it alike.
 import { fork, type ChildProcess } from 'node:child_process';
 import type { GeneratedToken } from '../engine/generate';
-import { CancelledError, ContextOverflowError, MoeLensError } from '../engine/errors';
+import { CancelledError, ContextOverflowError, MoeLensError } from '../format/errors';
 import { offlineEnv } from '../engine/offline';
 import type {
   EngineApi,
@@ -14,6 +14,9 @@ import type {
   Method,
   WireError,
 } from './protocol';
+
+/** Why calls in flight (or started) after dispose() end. */
+const DISPOSED = 'engine client is disposed';
 
 export class EngineCrashedError extends Error {
   constructor(message: string) {
@@ -98,9 +101,13 @@ export class EngineClient {
     params: EngineApi[M]['params'],
     opts: CallOptions = {},
   ): Promise<EngineApi[M]['result']> {
-    if (this.disposed) throw new MoeLensError('engine client is disposed');
+    if (this.disposed) throw new MoeLensError(DISPOSED);
     if (opts.signal?.aborted) throw new CancelledError();
     const child = await this.ensureStarted(method !== 'load');
+    // Disposed or aborted while the engine started: an abort event that already fired would never
+    // reach the engine, and the request would run in full.
+    if (this.disposed) throw new CancelledError(DISPOSED);
+    if (opts.signal?.aborted) throw new CancelledError();
     const id = this.nextId++;
     return new Promise<EngineApi[M]['result']>((resolve, reject) => {
       let timer: NodeJS.Timeout | undefined;
@@ -139,6 +146,10 @@ export class EngineClient {
     this.disposed = true;
     this.child?.kill();
     this.child = null;
+    // Calls in flight end now, and their timers with them: the process that would answer is gone.
+    const err = new CancelledError(DISPOSED);
+    for (const p of this.pending.values()) p.reject(err);
+    this.pending.clear();
   }
 
   private post(child: ChildProcess, msg: HostRequest): void {
@@ -192,6 +203,12 @@ export class EngineClient {
       child.stderr?.on('data', (d: Buffer) => this.opts.log?.(d.toString().trimEnd()));
       child.on('message', (msg: HostResponse) => {
         if (msg.type === 'ready') {
+          if (this.disposed) {
+            // Disposed while it started: it must not run on without a client.
+            child.kill();
+            reject(new CancelledError(DISPOSED));
+            return;
+          }
           this.child = child;
           resolve(child);
           return;

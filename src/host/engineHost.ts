@@ -3,10 +3,10 @@
 // protocol.ts over Node's IPC channel; cancellation arrives between decode steps / prefill chunks.
 // First: telemetry off before anything can load onnxruntime (src/engine/offline.ts).
 import '../engine/telemetryOff';
-import { analyzeText } from '../engine/analyzeText';
-import { checkSyntax } from '../engine/syntaxCheck';
+import { analyzeText } from '../analysis/analyzeText';
+import { checkSyntax } from '../language/syntaxCheck';
 import { Engine } from '../engine/engine';
-import { CancelledError, ContextOverflowError, MoeLensError } from '../engine/errors';
+import { CancelledError, ContextOverflowError, MoeLensError } from '../format/errors';
 import { NO_MODEL_LOADED } from './protocol';
 import { parseHostRequest } from './validate';
 import type { EngineApi, HostResponse, LoadParams, Method, WireError } from './protocol';

@@ -1,11 +1,11 @@
 // The one protocol between the extension host (or any client) and the engine host process.
 // Every request names a method of EngineApi; the child answers with a result or an error, and
 // streams generated tokens as `token` events before a `complete` result.
-import type { AnalyzedText } from '../engine/analyzeText';
+import type { AnalyzedText } from '../analysis/analyzeText';
 import type { ModelInfo, PromptInput } from '../engine/engine';
 import type { GenerateOptions, GeneratedToken, GenerationResult } from '../engine/generate';
 import type { ScoredToken } from '../engine/score';
-import type { SyntaxCheckInput, SyntaxCheckResult } from '../engine/syntaxCheck';
+import type { SyntaxCheckInput, SyntaxCheckResult } from '../language/syntaxCheck';
 import type { ExecutionProvider } from '../engine/session';
 
 export interface LoadParams {
@@ -24,7 +24,7 @@ export interface EngineApi {
     result: GenerationResult;
   };
   score: { params: { ids: number[]; fullProbs: boolean; slot: string }; result: ScoredToken[] };
-  /** Teacher-forced routing analysis of a text (src/engine/analyzeText.ts). */
+  /** Teacher-forced routing analysis of a text (src/analysis/analyzeText.ts). */
   analyze: {
     params: {
       text: string;
@@ -37,7 +37,7 @@ export interface EngineApi {
     result: AnalyzedText;
   };
   encode: { params: { text: string }; result: number[] };
-  /** The completion gate's syntax check (src/engine/syntaxCheck.ts); needs no model. */
+  /** The completion gate's syntax check (src/language/syntaxCheck.ts); needs no model. */
   checkSyntax: { params: SyntaxCheckInput; result: SyntaxCheckResult };
   unload: { params: Record<string, never>; result: null };
 }

@@ -2,10 +2,10 @@
 // reproducing transformers' modeling_{qwen3_moe,mixtral,olmoe,qwen2_moe}.py in fp32. It is slow
 // and simple on purpose: tests use it as an independent implementation to pinpoint which op of the
 // ONNX graph diverges. Sums are accumulated in double and rounded to fp32 per op output.
-import type { ModelSpec } from '../engine/modelSpec';
-import { checkpointNames, type ExpertNames } from '../engine/checkpointLayout';
-import { MoeLensError } from '../engine/errors';
-import { routeTokens } from '../engine/routing';
+import type { ModelSpec } from '../checkpoint/modelSpec';
+import { checkpointNames, type ExpertNames } from '../checkpoint/checkpointLayout';
+import { MoeLensError } from '../format/errors';
+import { routeTokens } from '../format/routing';
 
 export interface ReferenceRouting {
   /** The model's own layer index (MoE layers only). */

@@ -4,8 +4,8 @@
 import { readdir } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import * as vscode from 'vscode';
-import { CancelledError } from '../engine/errors';
-import { MANIFEST_FILE } from '../engine/manifest';
+import { CancelledError } from '../format/errors';
+import { MANIFEST_FILE } from '../format/manifest';
 import { chooseOutputDir, CONVERT_DTYPES, runConvert, type ConvertDType } from './convertRunner';
 import { COMMANDS } from './commandIds';
 import type { EngineManager } from './engineManager';

@@ -7,8 +7,8 @@
 import { fork } from 'node:child_process';
 import { rm } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
-import { CancelledError, MoeLensError } from '../engine/errors';
-import { MANIFEST_FILE } from '../engine/manifest';
+import { CancelledError, MoeLensError } from '../format/errors';
+import { MANIFEST_FILE } from '../format/manifest';
 
 export type ConvertDType = 'int4' | 'int8' | 'fp16' | 'fp32';
 

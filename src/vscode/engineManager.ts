@@ -7,7 +7,7 @@
 import { NO_MODEL_LOADED } from '../host/protocol';
 import { basename } from 'node:path';
 import type { ModelInfo } from '../engine/engine';
-import { CancelledError, MoeLensError } from '../engine/errors';
+import { CancelledError, MoeLensError } from '../format/errors';
 import type { GeneratedToken } from '../engine/generate';
 import { EngineCrashedError, type EngineClient } from '../host/engineClient';
 import type { EngineApi, LoadParams } from '../host/protocol';

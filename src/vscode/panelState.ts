@@ -7,7 +7,7 @@
 // text); a generation that is cancelled or yields nothing gives way to the last shown one again.
 import type { ModelInfo } from '../engine/engine';
 import type { GeneratedToken } from '../engine/generate';
-import type { LayerRouting } from '../engine/model';
+import type { LayerRouting } from '../format/routing';
 import type { PipelineEvent } from '../completion/pipeline';
 import type {
   Analysis,

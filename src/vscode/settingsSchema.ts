@@ -8,7 +8,7 @@ import {
   DEFAULT_SECRET_PATTERNS,
   MAX_SECRET_PATTERN_LENGTH,
   MAX_SECRET_PATTERNS,
-} from '../completion/secrets';
+} from '../language/secrets';
 
 export type ExecutionProviderSetting = 'auto' | 'cpu' | 'cuda' | 'dml' | 'webgpu';
 

@@ -1,6 +1,9 @@
 // Messages between the routing panel's webview (src/webview/panel.ts, bundled to media/) and the
 // extension host (src/vscode/routingPanel.ts). Plain data only (structured-clone safe); no DOM,
 // no Node, no vscode types, so both sides type-check against this one file.
+import type { LayerStats, RoutingStats } from '../analysis/routingStats';
+
+export type { LayerStats, RoutingStats };
 
 /** The model the panel describes. */
 export interface PanelModel {
@@ -54,34 +57,6 @@ export interface LiveCompletion {
   /** The text inserted as ghost text (may be shorter than the tokens' text). */
   shownText?: string;
   latencyMs?: number;
-}
-
-/** Per-layer statistics (the same shape as `analyze --json`'s `layers`). */
-export interface LayerStats {
-  layer: number;
-  /** Share of the layer's routed slots that went to each expert (sums to 1). */
-  load: number[];
-  cv: number;
-  maxViolation: number;
-  meanEntropy: number;
-  topKMass: number;
-  repeatTop1: number;
-  repeatTop1Chance: number;
-  /** coactivation[a][b] = P(b selected | a selected), same token; diagonal 1 (0 if a unused). */
-  coactivation: number[][];
-  classShares: Record<string, number[]>;
-  languageShares: Record<string, number[]>;
-  vocabulary: { expert: number; tokens: { text: string; share: number; count: number }[] }[];
-}
-
-export interface RoutingStats {
-  model: string;
-  files: number;
-  tokens: number;
-  tokensPerSecond: number;
-  experts: number;
-  topK: number;
-  layers: LayerStats[];
 }
 
 /** A teacher-forced analysis of one text (selection or file): heat map plus statistics. */

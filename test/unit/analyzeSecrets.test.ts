@@ -14,7 +14,7 @@ import {
   type AnalyzeTextFn,
   type SourceFile,
 } from '../../src/analysis/analyzeFiles';
-import { DEFAULT_SECRET_PATTERNS } from '../../src/completion/secrets';
+import { DEFAULT_SECRET_PATTERNS } from '../../src/language/secrets';
 
 const MODEL = { name: 'fake', experts: 4, topK: 2, moeLayers: [0] };
 let ws: string;

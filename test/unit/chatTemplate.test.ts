@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { chatTemplateOf, renderChat } from '../../src/engine/chatTemplate';
 import { Engine } from '../../src/engine/engine';
-import { MoeLensError } from '../../src/engine/errors';
+import { MoeLensError } from '../../src/format/errors';
 import { loadTokenizer } from '../../src/engine/tokenizer';
 
 const MODELS = join(__dirname, '..', '..', 'models');

@@ -7,8 +7,8 @@ import { cpSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } fr
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { convertCheckpoint } from '../../src/convert/convert';
-import { MoeLensError } from '../../src/engine/errors';
-import { openCheckpoint, writeSafetensors } from '../../src/engine/safetensors';
+import { MoeLensError } from '../../src/format/errors';
+import { openCheckpoint, writeSafetensors } from '../../src/checkpoint/safetensors';
 import { rewriteSafetensors } from './cliHelpers';
 import { FIXTURES_DIR } from './fixtureData';
 

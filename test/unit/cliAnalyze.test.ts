@@ -18,7 +18,7 @@ before(() => {
   mkdirSync(join(dir, 'src'));
   mkdirSync(join(dir, 'node_modules', 'x'), { recursive: true });
   copyFileSync(join(ROOT, 'src', 'engine', 'sampler.ts'), join(dir, 'src', 'sampler.ts'));
-  copyFileSync(join(ROOT, 'src', 'engine', 'routing.ts'), join(dir, 'src', 'routing.ts'));
+  copyFileSync(join(ROOT, 'src', 'format', 'routing.ts'), join(dir, 'src', 'routing.ts'));
   copyFileSync(join(ROOT, 'training', 'export_hf.py'), join(dir, 'export_hf.py'));
   writeFileSync(join(dir, 'node_modules', 'x', 'index.js'), 'module.exports = 1;\n');
   writeFileSync(join(dir, 'blob.js'), Buffer.from([0, 1, 2, 3, 0, 255, 0]));

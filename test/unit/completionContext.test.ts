@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { buildContext, followingLines, type CompletionContext } from '../../src/completion/context';
-import { cursorLine, indentWidth } from '../../src/completion/text';
+import { cursorLine, indentWidth } from '../../src/language/text';
 
 const lines = (n: number, make = (i: number) => `line ${i} = compute(${i});`) =>
   Array.from({ length: n }, (_, i) => make(i)).join('\n') + '\n';

@@ -13,7 +13,7 @@ import {
   syntaxGate,
   syntaxWindow,
 } from '../../src/completion/gate';
-import { checkSyntax } from '../../src/engine/syntaxCheck';
+import { checkSyntax } from '../../src/language/syntaxCheck';
 
 const tok = (logprob: number) => ({ id: 0, text: 'x', logprob, routing: [] });
 

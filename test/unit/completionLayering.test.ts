@@ -19,7 +19,7 @@ test('src/completion imports neither vscode nor onnxruntime, and engine code onl
       const runtimeEngine = !typeOnly && /\.\.\/(engine|host)\//.test(from ?? '');
       // inProcessEngine.ts is the in-process adapter for tests, benchmarks and eval:editor: it
       // runs the engine's syntax check in the same process, and nothing else imports it.
-      const allowed = from === '../engine/errors' || f === 'inProcessEngine.ts';
+      const allowed = from === '../format/errors' || f === 'inProcessEngine.ts';
       assert.ok(!runtimeEngine || allowed, `${f} imports ${from} at runtime`);
       assert.notEqual(from, './inProcessEngine', `${f}: the pipeline must not pull in the engine`);
     }

@@ -5,7 +5,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { Engine } from '../../src/engine/engine';
-import { CancelledError } from '../../src/engine/errors';
+import { CancelledError } from '../../src/format/errors';
 import type { GeneratedToken, GenerationResult } from '../../src/engine/generate';
 import {
   CompletionPipeline,

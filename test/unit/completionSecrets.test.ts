@@ -1,5 +1,5 @@
 // Secret files get no completions and are never read by the analyses: the default globs, and
-// the linear-time glob matcher behind them (an NFA simulation, src/completion/secrets.ts).
+// the linear-time glob matcher behind them (an NFA simulation, src/language/secrets.ts).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -11,10 +11,10 @@ import {
   MAX_SECRET_PATTERNS,
   matchesGlob,
   secretPattern,
-} from '../../src/completion/secrets';
+} from '../../src/language/secrets';
 import { mulberry32 } from '../../src/engine/sampler';
 
-const SECRETS_TS = join(__dirname, '..', '..', 'src', 'completion', 'secrets.ts');
+const SECRETS_TS = join(__dirname, '..', '..', 'src', 'language', 'secrets.ts');
 
 test('default patterns catch env files, keys, certificates and credentials', () => {
   for (const path of [

@@ -24,8 +24,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { convertCheckpoint } from '../../src/convert/convert';
 import { Engine } from '../../src/engine/engine';
-import { MoeLensError } from '../../src/engine/errors';
-import { defaultModelDir } from '../../src/engine/modelDir';
+import { MoeLensError } from '../../src/format/errors';
+import { defaultModelDir } from '../../src/format/modelDir';
 import { ensureBuilt, runCli } from './cliHelpers';
 import { FIXTURES_DIR } from './fixtureData';
 

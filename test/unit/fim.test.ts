@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import * as path from 'node:path';
 import { loadTokenizer, type Tokenizer } from '../../src/engine/tokenizer';
 import { buildFimIds, detectFimTokens, type FimTokens } from '../../src/engine/fim';
-import { MoeLensError } from '../../src/engine/errors';
+import { MoeLensError } from '../../src/format/errors';
 
 const DIR = path.join(__dirname, '..', 'fixtures', 'tokenizer');
 

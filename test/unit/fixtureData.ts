@@ -2,8 +2,8 @@
 // README.md): the expected.json schema and a loader for a fixture's ModelSpec and weights.
 import { readFileSync, readdirSync, existsSync } from 'node:fs';
 import * as path from 'node:path';
-import { parseHfConfig, type ModelSpec } from '../../src/engine/modelSpec';
-import { openCheckpoint } from '../../src/engine/safetensors';
+import { parseHfConfig, type ModelSpec } from '../../src/checkpoint/modelSpec';
+import { openCheckpoint } from '../../src/checkpoint/safetensors';
 
 export const FIXTURES_DIR = path.join(__dirname, '..', 'fixtures', 'models');
 

@@ -7,7 +7,7 @@ import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { MoeLensError } from '../../src/engine/errors';
+import { MoeLensError } from '../../src/format/errors';
 import { MoeModel } from '../../src/engine/model';
 import { mulberry32 } from '../../src/engine/sampler';
 

@@ -22,7 +22,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { onnx } from 'onnx-proto';
 import { Engine } from '../../src/engine/engine';
-import { MoeLensError } from '../../src/engine/errors';
+import { MoeLensError } from '../../src/format/errors';
 import { createSession } from '../../src/engine/session';
 import { ensureBuilt, ROOT, runCli } from './cliHelpers';
 

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseHfConfig, countParams, withTopK } from '../../src/engine/modelSpec';
-import { MoeLensError } from '../../src/engine/errors';
+import { parseHfConfig, countParams, withTopK } from '../../src/checkpoint/modelSpec';
+import { MoeLensError } from '../../src/format/errors';
 
 const qwen3 = {
   architectures: ['Qwen3MoeForCausalLM'],

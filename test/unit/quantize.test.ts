@@ -11,7 +11,7 @@ import {
   quantizationError,
   type QuantBits,
 } from '../../src/convert/quantize';
-import { MoeLensError } from '../../src/engine/errors';
+import { MoeLensError } from '../../src/format/errors';
 
 /** Deterministic pseudo-random floats in [-amp, amp) (mulberry32). */
 function randomMatrix(n: number, seed: number, amp = 1): Float32Array {

@@ -52,10 +52,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { convertCheckpoint, type ConvertOptions } from '../../src/convert/convert';
 import { dequantize, quantize, type QuantBits } from '../../src/convert/quantize';
-import { checkpointNames } from '../../src/engine/checkpointLayout';
+import { checkpointNames } from '../../src/checkpoint/checkpointLayout';
 import { MoeModel } from '../../src/engine/model';
-import type { ModelSpec } from '../../src/engine/modelSpec';
-import { f16ToF32, f32ToF16 } from '../../src/engine/safetensors';
+import type { ModelSpec } from '../../src/checkpoint/modelSpec';
+import { f16ToF32, f32ToF16 } from '../../src/checkpoint/safetensors';
 import { referenceForward } from '../../src/reference/forward';
 import {
   FIXTURES_DIR,

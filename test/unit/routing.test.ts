@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { routeTokens, softmaxF32, topKIndices } from '../../src/engine/routing';
+import { routeTokens, softmaxF32, topKIndices } from '../../src/format/routing';
 import { fixtureNames, loadExpected, loadSpec, NEAR_TIE } from './fixtureData';
 
 const close = (a: number, b: number, tol = 1e-6): boolean => Math.abs(a - b) <= tol;

@@ -10,7 +10,7 @@ import {
   normalise,
   type StatsToken,
 } from '../../src/analysis/routingStats';
-import { analyzeText } from '../../src/engine/analyzeText';
+import { analyzeText } from '../../src/analysis/analyzeText';
 import { Engine } from '../../src/engine/engine';
 
 const close = (a: number, b: number, eps = 1e-9) =>

@@ -11,8 +11,8 @@ import {
   openCheckpoint,
   writeSafetensors,
   writeSafetensorsStreaming,
-} from '../../src/engine/safetensors';
-import { MoeLensError } from '../../src/engine/errors';
+} from '../../src/checkpoint/safetensors';
+import { MoeLensError } from '../../src/format/errors';
 
 let root = '';
 let counter = 0;

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Sampler, logSoftmax, type SamplingOptions } from '../../src/engine/sampler';
-import { MoeLensError } from '../../src/engine/errors';
+import { MoeLensError } from '../../src/format/errors';
 
 const close = (a: number, b: number, eps = 1e-5): boolean => Math.abs(a - b) <= eps;
 

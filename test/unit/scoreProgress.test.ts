@@ -2,7 +2,7 @@
 // ran for minutes with no sign of life.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { CancelledError } from '../../src/engine/errors';
+import { CancelledError } from '../../src/format/errors';
 import { useEngine } from './engineFixture';
 
 const engine = useEngine('tiny-test');

@@ -7,7 +7,7 @@ import {
   checkSyntax,
   repeatedOperator,
   type SyntaxCheckResult,
-} from '../../src/engine/syntaxCheck';
+} from '../../src/language/syntaxCheck';
 
 function check(
   languageId: string,

@@ -8,7 +8,7 @@ import {
   classifyTokens,
   languageOfPath,
   type ClassSpan,
-} from '../../src/analysis/tokenClasses';
+} from '../../src/language/tokenClasses';
 import { mulberry32 } from '../../src/engine/sampler';
 
 const pairs = (text: string, lang: string) =>

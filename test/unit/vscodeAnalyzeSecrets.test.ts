@@ -5,7 +5,7 @@
 import './vscodeMock';
 import assert from 'node:assert/strict';
 import { beforeEach, test } from 'node:test';
-import type { AnalyzedText } from '../../src/engine/analyzeText';
+import type { AnalyzedText } from '../../src/analysis/analyzeText';
 import { registerAnalyzeCommands, type AnalyzeDeps } from '../../src/vscode/analyzeCommands';
 import { COMMANDS } from '../../src/vscode/commandIds';
 import { defaultSettings } from '../../src/vscode/settingsSchema';

@@ -6,8 +6,8 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CancelledError, MoeLensError } from '../../src/engine/errors';
-import { MANIFEST_FILE } from '../../src/engine/manifest';
+import { CancelledError, MoeLensError } from '../../src/format/errors';
+import { MANIFEST_FILE } from '../../src/format/manifest';
 import {
   chooseOutputDir,
   convertTempDir,

@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { ModelInfo } from '../../src/engine/engine';
-import { CancelledError, MoeLensError } from '../../src/engine/errors';
+import { CancelledError, MoeLensError } from '../../src/format/errors';
 import { EngineCrashedError } from '../../src/host/engineClient';
 import type { LoadParams } from '../../src/host/protocol';
 import {

@@ -4,8 +4,8 @@ import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { MoeLensError } from '../../src/engine/errors';
-import { MANIFEST_FILE } from '../../src/engine/manifest';
+import { MoeLensError } from '../../src/format/errors';
+import { MANIFEST_FILE } from '../../src/format/manifest';
 import { Disposable, disposeAll, Emitter, toDisposable } from '../../src/vscode/lifecycle';
 import { findDefaultModelDir, resolveModelDir } from '../../src/vscode/modelDir';
 

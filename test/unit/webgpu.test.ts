@@ -22,7 +22,7 @@ import * as ort from 'onnxruntime-node';
 import { convertCheckpoint } from '../../src/convert/convert';
 import { attentionKind } from '../../src/convert/graph/attention';
 import { encodeModel, GraphBuilder } from '../../src/convert/onnxBuilder';
-import { MODEL_FILE } from '../../src/engine/manifest';
+import { MODEL_FILE } from '../../src/format/manifest';
 import { MoeModel } from '../../src/engine/model';
 import {
   FIXTURES_DIR,

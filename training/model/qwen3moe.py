@@ -19,7 +19,7 @@ Qwen3MoeForCausalLM directly:
   model.layers.{i}.mlp.{gate,up,down}_proj.weight (dense layers), model.norm.weight, lm_head.weight.
 `hub_state_dict()` splits the fused experts into the hub names
   model.layers.{i}.mlp.experts.{e}.{gate,up,down}_proj.weight
-that Qwen/Qwen3-30B-A3B uses and that our converter reads (src/engine/checkpointLayout.ts).
+that Qwen/Qwen3-30B-A3B uses and that our converter reads (src/checkpoint/checkpointLayout.ts).
 
 Training-only extras (all off in eval mode, none changes the inference maths): router jitter
 (multiplicative uniform noise on the router input), the Switch load-balancing loss
@@ -408,7 +408,7 @@ class Qwen3MoeLM(nn.Module):
 
 
 def count_params(cfg: ModelConfig) -> dict:
-    """Total and per-token active parameters (same rule as src/engine/modelSpec.ts countParams)."""
+    """Total and per-token active parameters (same rule as src/checkpoint/modelSpec.ts countParams)."""
     h, v, L = cfg.hidden_size, cfg.vocab_size, cfg.num_hidden_layers
     qd, kvd = cfg.num_attention_heads * cfg.head_dim, cfg.num_key_value_heads * cfg.head_dim
     attn = h * qd + 2 * h * kvd + qd * h + 2 * cfg.head_dim + 2 * h

@@ -4,8 +4,8 @@
 // (fused rotary and KV append; CPU needs head_dim % 16 == 0) and standard ops ("decomposed") for
 // other head sizes and providers without GQA. Shapes: B batch (1), S new tokens, L = past + S,
 // H hidden, D head_dim, nh / kvh query / KV heads, g = nh / kvh.
-import type { ModelSpec } from '../../engine/modelSpec';
-import type { LayerNames } from '../../engine/checkpointLayout';
+import type { ModelSpec } from '../../checkpoint/modelSpec';
+import type { LayerNames } from '../../checkpoint/checkpointLayout';
 import type { GraphBuilder } from '../onnxBuilder';
 import { IO } from '../../format/graphIO';
 import { concatRows, OnnxType, type Ops, type WeightSource } from './ops';

@@ -1,11 +1,11 @@
 // The decoder graph of a ModelSpec, read top to bottom like src/reference/forward.ts:
 // inputs → embed → for each layer: x += attention(norm(x)); x += ffn(norm(x)) → norm → lm_head.
 // The blocks live beside it (attention.ts, moe.ts, ops.ts); a family's differences are fields
-// of its ModelSpec (src/engine/modelSpec.ts), never branches here. I/O names: src/format/graphIO.ts.
+// of its ModelSpec (src/checkpoint/modelSpec.ts), never branches here. I/O names: src/format/graphIO.ts.
 // Shapes: B batch (1), S new tokens, P past tokens, H hidden, V vocabulary, D head_dim.
-import type { CheckpointNames } from '../../engine/checkpointLayout';
-import type { ModelSpec } from '../../engine/modelSpec';
-import { f32ToF16 } from '../../engine/safetensors';
+import type { CheckpointNames } from '../../checkpoint/checkpointLayout';
+import type { ModelSpec } from '../../checkpoint/modelSpec';
+import { f32ToF16 } from '../../checkpoint/safetensors';
 import { IO } from '../../format/graphIO';
 import type { GraphBuilder } from '../onnxBuilder';
 import { attentionBlock, attentionContext, sequenceLengths } from './attention';

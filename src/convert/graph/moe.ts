@@ -8,9 +8,9 @@
 //   qmoe      onnxruntime's QMoE kernel (int4/int8), kept for comparison.
 //   unrouted  every token runs experts 0..k-1 with weight 1/k: the benchmarks' routing-free bound.
 // Shapes: T tokens (B*S), H hidden, E experts, k top-k, I expert width, n tokens routed to one expert.
-import type { ModelSpec } from '../../engine/modelSpec';
-import type { LayerNames } from '../../engine/checkpointLayout';
-import { MoeLensError } from '../../engine/errors';
+import type { ModelSpec } from '../../checkpoint/modelSpec';
+import type { LayerNames } from '../../checkpoint/checkpointLayout';
+import { MoeLensError } from '../../format/errors';
 import { IO } from '../../format/graphIO';
 import type { GraphBuilder } from '../onnxBuilder';
 import { quantize } from '../quantize';

@@ -7,7 +7,7 @@
 //      `before + insert + after`; the suggestion fails when it adds parse errors (more of them),
 //      or when a parse error starts inside the inserted text (one it fixes and one it adds are
 //      not a wash: the new one is where the user will look).
-//   2. Other code languages: bracket and quote balance with the lexer of `../completion/brackets`
+//   2. Other code languages: bracket and quote balance with the lexer of `../language/brackets`
 //      (strings and comments skipped, Python's triple quotes). Balance errors: a closer that
 //      closes nothing or the wrong bracket, a bracket left open, a string cut by its line break,
 //      a block comment or multi-line string open at the end. The suggestion fails when (a) it has
@@ -21,8 +21,8 @@
 //   4. Anything else (prose, markup, unknown ids) passes unchecked (method 'none'), rule 3 aside.
 // Runs in the engine process (parsing stays off the extension host's thread); never imports vscode.
 import * as ts from 'typescript';
-import { CLOSERS, scan, stateAfter, syntaxFor } from '../completion/brackets';
-import type { LexMode, LexState, LexSyntax, OpenBracket } from '../completion/brackets';
+import { CLOSERS, scan, stateAfter, syntaxFor } from './brackets';
+import type { LexMode, LexState, LexSyntax, OpenBracket } from './brackets';
 
 export interface SyntaxCheckInput {
   languageId: string;

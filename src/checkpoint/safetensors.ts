@@ -14,8 +14,8 @@ import {
   present,
   readChecked,
   relativeNameProblem,
-} from './confinedFile';
-import { MoeLensError } from './errors';
+} from '../format/confinedFile';
+import { MoeLensError } from '../format/errors';
 
 /** The dtypes MoE Lens can read (converted to float32). */
 export type FloatDtype = 'F32' | 'F16' | 'BF16';

@@ -16,7 +16,7 @@ import {
 } from './manifest';
 import { OnnxParseError, readDecoderGraph, type DecoderGraphInfo } from './onnxGraph';
 import { createHash } from 'node:crypto';
-import { IO } from '../format/graphIO';
+import { IO } from './graphIO';
 
 export interface CheckedModelFolder {
   manifest: Manifest;

@@ -4,6 +4,18 @@
 // Mixtral always renormalises (its ModelSpec has normTopKProb = true). The engine applies this to
 // the router-logit outputs of the ONNX graph; the reference forward uses it for its own routing.
 
+/** One token's routing in one MoE layer, as the engine reports it. */
+export interface LayerRouting {
+  /** The model's own layer index. */
+  layer: number;
+  /** Expert ids, highest weight first. */
+  experts: number[];
+  /** Mixing weights of those experts (sum to 1 when the family renormalises). */
+  weights: number[];
+  /** Full router distribution softmax(z), when requested. */
+  probs?: number[];
+}
+
 export interface TokenRouting {
   /** The k chosen experts, in descending probability order (ties: lower expert index first). */
   experts: number[];

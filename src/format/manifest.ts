@@ -17,8 +17,8 @@ import {
   type CheckedFile,
 } from './confinedFile';
 import { MoeLensError } from './errors';
-import { DECODER_INPUTS, DECODER_OUTPUTS, IO, IO_PATTERNS } from '../format/graphIO';
-import { SUPPORTED_ARCHITECTURES, type Architecture } from './modelSpec';
+import { DECODER_INPUTS, DECODER_OUTPUTS, IO, IO_PATTERNS } from './graphIO';
+import { SUPPORTED_ARCHITECTURES, type Architecture } from './architectures';
 
 export const MANIFEST_FILE = 'genai_config.json';
 export const MODEL_FILE = 'model.onnx';

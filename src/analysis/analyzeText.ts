@@ -2,9 +2,9 @@
 // with the full router distribution, and attach to every token its character range, its
 // surprise, and per MoE layer the routing entropy and top-k mass. The full distributions are
 // dropped unless asked for: a workspace of big-model tokens would not fit through the IPC.
-import type { Engine } from './engine';
-import { entropy } from '../analysis/routingStats';
-import type { LayerRouting } from './model';
+import type { Engine } from '../engine/engine';
+import { entropy } from './routingStats';
+import type { LayerRouting } from '../format/routing';
 
 export interface AnalyzedRouting extends LayerRouting {
   /** Entropy of softmax(z) in nats, in [0, ln E]. */

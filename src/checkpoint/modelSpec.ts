@@ -5,15 +5,8 @@
 //   Qwen3-MoE, Qwen2-MoE    softmax(z) -> top-k -> renormalise iff norm_topk_prob
 //   OLMoE                   softmax(z) -> top-k -> renormalise iff norm_topk_prob (false in practice)
 //   Qwen2-MoE also adds sigmoid(shared_expert_gate(x)) * shared_expert(x).
-import { MoeLensError } from './errors';
-
-export const SUPPORTED_ARCHITECTURES = [
-  'Qwen3MoeForCausalLM',
-  'MixtralForCausalLM',
-  'OlmoeForCausalLM',
-  'Qwen2MoeForCausalLM',
-] as const;
-export type Architecture = (typeof SUPPORTED_ARCHITECTURES)[number];
+import { SUPPORTED_ARCHITECTURES, type Architecture } from '../format/architectures';
+import { MoeLensError } from '../format/errors';
 
 /** How a layer normalises q and k before RoPE. */
 export type QkNorm = 'none' | 'per_head' | 'full';
