@@ -25,7 +25,12 @@ const LAYERS = {
 };
 const FOLDERS = Object.keys(LAYERS);
 
-function layerRules(folder) {
+/** Modules that load the TypeScript compiler (megabytes): only the engine process and the CLI. */
+const HEAVY = ['tokenClasses', 'syntaxCheck'];
+/** Folders that run in the extension host, where activation must stay light. */
+const EXTENSION_HOST = ['vscode', 'completion', 'analysis', 'webview'];
+
+function layerRules(folder, files = [`src/${folder}/**/*.ts`], heavyAllowed = false) {
   const { uses, types = [] } = LAYERS[folder];
   const usable = (f) => uses.includes(f);
   const patterns = [];
@@ -39,6 +44,13 @@ function layerRules(folder) {
       message: `src/${folder} must not import src/${other} (layers: docs/ARCHITECTURE.md).`,
     });
   }
+  if (EXTENSION_HOST.includes(folder) && !heavyAllowed) {
+    patterns.push({
+      regex: `^(\\.\\./)+language\\/(${HEAVY.join('|')})$`,
+      allowTypeImports: true,
+      message: `src/${folder} runs in the extension host: the TypeScript compiler must not load there (classes and syntax checks run in the engine process).`,
+    });
+  }
   const paths =
     folder === 'vscode'
       ? []
@@ -49,7 +61,7 @@ function layerRules(folder) {
           },
         ];
   return {
-    files: [`src/${folder}/**/*.ts`],
+    files,
     rules: { '@typescript-eslint/no-restricted-imports': ['error', { paths, patterns }] },
   };
 }
@@ -67,7 +79,10 @@ export default tseslint.config(
       ],
     },
   },
-  ...FOLDERS.map(layerRules),
+  ...FOLDERS.map((f) => layerRules(f)),
+  // The in-process engine adapter (tests, benchmarks, eval:editor; never imported by the
+  // extension) runs the syntax check in its own process.
+  layerRules('completion', ['src/completion/inProcessEngine.ts'], true),
   {
     files: ['src/cli.ts'],
     rules: {

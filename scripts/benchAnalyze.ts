@@ -97,6 +97,7 @@ async function main(): Promise<void> {
         maxTokens: o.maxTokens,
         fullProbs: false,
         logprobs: false,
+        languageId: o.languageId,
         slot: 'analysis',
       }),
     { maxTokens, betweenFiles: () => new Promise((r) => setImmediate(r)) },

@@ -8,6 +8,7 @@ import { convertCheckpoint } from './convert/convert';
 import type { ExpertsLayout, WeightDType } from './convert/graph/ops';
 import { analyzeFiles, listSourceFiles, secretPatternOf } from './analysis/analyzeFiles';
 import { analyzeText } from './analysis/analyzeText';
+import { classesOf } from './language/tokenClasses';
 import { runBench } from './engine/bench';
 import { defaultModelDir, Engine, type PromptInput } from './engine/engine';
 import { CancelledError, MoeLensError } from './format/errors';
@@ -311,7 +312,10 @@ async function cmdAnalyze(v: Values, paths: string[]): Promise<void> {
   const result = await analyzeFiles(
     listed.files,
     model,
-    (text, o) => analyzeText(engine, text, { ...o, logprobs: false }),
+    async (text, o) => {
+      const a = await analyzeText(engine, text, { ...o, logprobs: false });
+      return { ...a, classes: classesOf(text, a.tokens, o.languageId) };
+    },
     {
       maxTokens,
       signal: controller.signal,

@@ -9,7 +9,7 @@ import { DEFAULT_SECRET_PATTERNS, secretPattern } from '../language/secrets';
 import type { AnalyzedText } from './analyzeText';
 import { CancelledError } from '../format/errors';
 import { RoutingStatsAccumulator } from './routingStats';
-import { classifyText, classifyTokens, languageOfPath } from '../language/tokenClasses';
+import { languageOfPath } from '../language/languages';
 import type { RoutingStats } from './routingStats';
 
 /** Files larger than this are skipped (generated bundles, data). */
@@ -42,7 +42,8 @@ export interface AnalyzerModel {
 /** The engine as the analysis uses it: in-process (CLI) or through the engine host (editor). */
 export type AnalyzeTextFn = (
   text: string,
-  opts: { maxTokens: number; signal?: AbortSignal },
+  /** languageId: the result must carry each token's class (AnalyzedText.classes). */
+  opts: { maxTokens: number; languageId: string; signal?: AbortSignal },
 ) => Promise<AnalyzedText>;
 
 export interface SourceFile {
@@ -141,6 +142,7 @@ export async function analyzeFiles(
     try {
       a = await analyze(text, {
         maxTokens: opts.maxTokens,
+        languageId: f.language,
         ...(opts.signal ? { signal: opts.signal } : {}),
       });
     } catch (e) {
@@ -150,9 +152,8 @@ export async function analyzeFiles(
       continue;
     }
     scoreMs += a.scoreMs;
-    // Classify only what was analysed (a big file's tail would block the editor's thread).
-    const end = a.tokens.at(-1)?.end ?? 0;
-    const classes = classifyTokens(classifyText(text.slice(0, end), f.language), a.tokens);
+    // Classes come with the analysis (computed where it ran: the engine process or the CLI).
+    const classes = a.classes ?? [];
     acc.addFile(
       f.language,
       a.tokens.map((t, j) => ({ ...t, cls: classes[j] ?? 'other' })),

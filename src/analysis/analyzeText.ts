@@ -5,6 +5,7 @@
 import type { Engine } from '../engine/engine';
 import { entropy } from './routingStats';
 import type { LayerRouting } from '../format/routing';
+import type { TokenClass } from '../language/tokenClasses';
 
 export interface AnalyzedRouting extends LayerRouting {
   /** Entropy of softmax(z) in nats, in [0, ln E]. */
@@ -32,6 +33,8 @@ export interface AnalyzedText {
   truncated: boolean;
   /** Time spent scoring (ms). */
   scoreMs: number;
+  /** Syntax class of each token, when the caller named the language (src/language/tokenClasses). */
+  classes?: TokenClass[];
 }
 
 export interface AnalyzeOptions {

@@ -5,6 +5,7 @@
 import '../engine/telemetryOff';
 import { analyzeText } from '../analysis/analyzeText';
 import { checkSyntax } from '../language/syntaxCheck';
+import { classesOf } from '../language/tokenClasses';
 import { Engine } from '../engine/engine';
 import { CancelledError, ContextOverflowError, MoeLensError } from '../format/errors';
 import { NO_MODEL_LOADED } from './protocol';
@@ -94,7 +95,17 @@ const handlers: Handlers = {
   async analyze(p, _id, signal) {
     const { text, maxTokens, fullProbs, slot } = p;
     const logprobs = p.logprobs ?? true;
-    return analyzeText(requireEngine(), text, { maxTokens, fullProbs, logprobs, signal, slot });
+    const a = await analyzeText(requireEngine(), text, {
+      maxTokens,
+      fullProbs,
+      logprobs,
+      signal,
+      slot,
+    });
+    // Token classes are computed here, beside the model: the scanner (TypeScript's) stays out of
+    // the extension host.
+    if (p.languageId !== undefined) a.classes = classesOf(text, a.tokens, p.languageId);
+    return a;
   },
   async encode(p) {
     return requireEngine().requireTokenizer().encode(p.text);

@@ -32,6 +32,8 @@ export interface EngineApi {
       fullProbs: boolean;
       /** false: routing only (workspace statistics), no log-probs. */
       logprobs?: boolean;
+      /** VS Code language id: the result then carries each token's syntax class. */
+      languageId?: string;
       slot: string;
     };
     result: AnalyzedText;

@@ -159,6 +159,7 @@ const PARAMS: { [M in Method]: (p: Obj) => void } = {
     field(p, 'maxTokens', 'params').int(1, MAX_IDS);
     field(p, 'fullProbs', 'params').bool();
     if (field(p, 'logprobs', 'params').present) field(p, 'logprobs', 'params').bool();
+    if (field(p, 'languageId', 'params').present) field(p, 'languageId', 'params').string(64);
     field(p, 'slot', 'params').string(64);
   },
   encode(p) {

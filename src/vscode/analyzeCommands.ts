@@ -6,7 +6,7 @@ import * as vscode from 'vscode';
 import { dedupeLines, proseGate } from '../completion/gate';
 import { analyzeFiles, secretPatternOf, type SourceFile } from '../analysis/analyzeFiles';
 import { RoutingStatsAccumulator } from '../analysis/routingStats';
-import { classifyText, classifyTokens, languageOfPath } from '../language/tokenClasses';
+import { languageOfPath } from '../language/languages';
 import { DEFAULT_ANALYZE_TOKENS, type AnalyzedText } from '../analysis/analyzeText';
 import { CancelledError } from '../format/errors';
 import type { GeneratedToken, GenerationResult } from '../engine/generate';
@@ -64,11 +64,12 @@ async function analyzeOne(
   text: string,
   maxTokens: number,
   detailed: boolean,
+  languageId: string,
   signal?: AbortSignal,
 ): Promise<AnalyzedText> {
   return client.call(
     'analyze',
-    { text, maxTokens, fullProbs: detailed, logprobs: detailed, slot: 'analysis' },
+    { text, maxTokens, fullProbs: detailed, logprobs: detailed, languageId, slot: 'analysis' },
     signal ? { signal } : {},
   );
 }
@@ -100,9 +101,15 @@ export function registerAnalyzeCommands(deps: AnalyzeDeps): vscode.Disposable[] 
       async (signal, _progress) => {
         const info = await engine.ensureLoaded({ explicit: true });
         const t0 = performance.now();
-        const a = await analyzeOne(client, text, DEFAULT_ANALYZE_TOKENS, true, signal);
-        const end = a.tokens.at(-1)?.end ?? 0;
-        const classes = classifyTokens(classifyText(text.slice(0, end), doc.languageId), a.tokens);
+        const a = await analyzeOne(
+          client,
+          text,
+          DEFAULT_ANALYZE_TOKENS,
+          true,
+          doc.languageId,
+          signal,
+        );
+        const classes = a.classes ?? [];
         const acc = new RoutingStatsAccumulator({
           model: modelName(engine),
           experts: info.experts,
@@ -167,7 +174,7 @@ export function registerAnalyzeCommands(deps: AnalyzeDeps): vscode.Disposable[] 
         const result = await analyzeFiles(
           files,
           { name: modelName(engine), ...info },
-          (text, o) => analyzeOne(client, text, o.maxTokens, false, o.signal),
+          (text, o) => analyzeOne(client, text, o.maxTokens, false, o.languageId, o.signal),
           {
             maxTokens: DEFAULT_ANALYZE_TOKENS,
             // Secret files are skipped before they are read (the completion pipeline's list).

@@ -126,3 +126,21 @@ test('a request cancelled while queued behind a long one is answered at once and
   const r = await client.call('complete', greedy(2));
   assert.equal(r.finishReason, 'length', 'the engine keeps serving');
 });
+
+test('analyze with a language id returns each token’s syntax class (classified in the engine process)', async () => {
+  // The stand-in code model: it has a tokenizer (the fixture checkpoints do not).
+  const tiny = join(__dirname, '..', '..', 'models', 'tiny-test');
+  await client.call('load', { modelDir: tiny, executionProvider: 'cpu', threads: 1 });
+  const text = 'const x = 1; // note\nreturn "s";\n';
+  const a = await client.call('analyze', {
+    text,
+    maxTokens: 64,
+    fullProbs: false,
+    languageId: 'typescript',
+    slot: 'analysis',
+  });
+  assert.equal(a.classes?.length, a.tokens.length);
+  assert.ok(a.classes?.includes('keyword'), JSON.stringify(a.classes));
+  const plain = await client.call('analyze', { text, maxTokens: 64, fullProbs: false, slot: 'a' });
+  assert.equal(plain.classes, undefined, 'no language id: no classes');
+});

@@ -52,6 +52,12 @@ test('a wrong import between layers is an ESLint error naming both folders', asy
     assert.equal(errors.length, 1, `${file}: ${code.trim()} -> ${JSON.stringify(errors)}`);
     assert.match(errors[0] as string, new RegExp(`src/${folder} must not import src/${target}`));
   }
+  const heavy = await layerErrors(
+    'src/vscode/x.ts',
+    "import { classesOf } from '../language/tokenClasses';\nclassesOf('', [], 'ts');\n",
+  );
+  assert.equal(heavy.length, 1);
+  assert.match(heavy[0] as string, /TypeScript compiler must not load there/);
   const vscodeInEngine = await layerErrors(
     'src/engine/x.ts',
     "import * as vscode from 'vscode';\nvoid vscode;\n",

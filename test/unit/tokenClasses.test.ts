@@ -6,9 +6,9 @@ import {
   classOfRange,
   classifyText,
   classifyTokens,
-  languageOfPath,
   type ClassSpan,
 } from '../../src/language/tokenClasses';
+import { languageOfPath } from '../../src/language/languages';
 import { mulberry32 } from '../../src/engine/sampler';
 
 const pairs = (text: string, lang: string) =>

@@ -81,6 +81,13 @@ describe('platform VSIXs', { timeout: 600_000 }, () => {
       ]) {
         assert.ok(names.includes(f), `${target}: has ${f}`);
       }
+      // Nothing heavy at activation: the TypeScript compiler and onnxruntime stay out of the
+      // extension host's bundle (token classes and syntax checks run in the engine process).
+      const ext = entries.find((e) => e.name === 'extension/dist/extension.js');
+      assert.ok(
+        ext && ext.size <= 400 * 1024,
+        `${target}: dist/extension.js is ${ext?.size} bytes`,
+      );
       const models = names.filter((n) => /^extension\/models\/[^/]+\/genai_config\.json$/.test(n));
       assert.ok(models.length >= 1, `${target}: ships the default model`);
       for (const m of models) {
