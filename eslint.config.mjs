@@ -30,7 +30,11 @@ const HEAVY = ['tokenClasses', 'syntaxCheck'];
 /** Folders that run in the extension host, where activation must stay light. */
 const EXTENSION_HOST = ['vscode', 'completion', 'analysis', 'webview'];
 
-function layerRules(folder, files = [`src/${folder}/**/*.ts`], heavyAllowed = false) {
+function layerRules(
+  folder,
+  files = [`src/${folder}/**/*.ts`],
+  { heavyAllowed = false, vscodeFree = folder !== 'vscode' } = {},
+) {
   const { uses, types = [] } = LAYERS[folder];
   const usable = (f) => uses.includes(f);
   const patterns = [];
@@ -51,15 +55,26 @@ function layerRules(folder, files = [`src/${folder}/**/*.ts`], heavyAllowed = fa
       message: `src/${folder} runs in the extension host: the TypeScript compiler must not load there (classes and syntax checks run in the engine process).`,
     });
   }
-  const paths =
-    folder === 'vscode'
-      ? []
-      : [
-          {
-            name: 'vscode',
-            message: `src/${folder} must not import vscode (only src/vscode does).`,
-          },
-        ];
+  const paths = vscodeFree
+    ? [
+        {
+          name: 'vscode',
+          message:
+            folder === 'vscode'
+              ? 'src/vscode/core is vscode-free (unit-tested in plain Node): it must not import vscode.'
+              : `src/${folder} must not import vscode (only src/vscode does).`,
+        },
+      ]
+    : [];
+  if (folder === 'vscode' && vscodeFree) {
+    // Nor the files of src/vscode around it, which do (type-only imports are erased).
+    patterns.push({
+      regex: '^\\.\\./(?!\\.\\./)',
+      allowTypeImports: true,
+      message:
+        'src/vscode/core is vscode-free: it must not import the files of src/vscode that use vscode.',
+    });
+  }
   return {
     files,
     rules: { '@typescript-eslint/no-restricted-imports': ['error', { paths, patterns }] },
@@ -82,7 +97,9 @@ export default tseslint.config(
   ...FOLDERS.map((f) => layerRules(f)),
   // The in-process engine adapter (tests, benchmarks, eval:editor; never imported by the
   // extension) runs the syntax check in its own process.
-  layerRules('completion', ['src/completion/inProcessEngine.ts'], true),
+  layerRules('completion', ['src/completion/inProcessEngine.ts'], { heavyAllowed: true }),
+  // src/vscode/core: the vscode layer's logic without the vscode module (plain-Node unit tests).
+  layerRules('vscode', ['src/vscode/core/**/*.ts'], { vscodeFree: true }),
   {
     files: ['src/cli.ts'],
     rules: {

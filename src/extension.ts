@@ -6,16 +6,16 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { CompletionPipeline, engineClientAdapter } from './completion/pipeline';
 import { EngineClient } from './host/engineClient';
-import { COMMANDS } from './vscode/commandIds';
+import { COMMANDS } from './vscode/core/commandIds';
 import { registerCommands } from './vscode/commands';
-import { EngineManager, withHangTimeout } from './vscode/engineManager';
+import { EngineManager, withHangTimeout } from './vscode/core/engineManager';
 import { InlineProvider, SUPPORTED_SCHEMES } from './vscode/inlineProvider';
-import { resolveModelDir } from './vscode/modelDir';
-import { completionSettings, describePipelineEvent } from './vscode/pipelineApi';
+import { resolveModelDir } from './vscode/core/modelDir';
+import { completionSettings, describePipelineEvent } from './vscode/core/pipelineApi';
 import { Settings } from './vscode/settings';
 import { StatusBar } from './vscode/statusBar';
 import { registerAnalyzeCommands } from './vscode/analyzeCommands';
-import { panelModel } from './vscode/panelState';
+import { panelModel } from './vscode/core/panelState';
 import { RoutingPanel } from './vscode/routingPanel';
 
 export function activate(context: vscode.ExtensionContext): void {

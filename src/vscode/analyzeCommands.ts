@@ -11,10 +11,10 @@ import { DEFAULT_ANALYZE_TOKENS, type AnalyzedText } from '../analysis/analyzeTe
 import { CancelledError } from '../format/errors';
 import type { GeneratedToken, GenerationResult } from '../engine/generate';
 import type { EngineClient } from '../host/engineClient';
-import { COMMANDS } from './commandIds';
-import type { EngineManager } from './engineManager';
-import { errorMessage } from './errorNotifier';
-import { toPanelToken } from './panelState';
+import { COMMANDS } from './core/commandIds';
+import type { EngineManager } from './core/engineManager';
+import { errorMessage } from './core/errorNotifier';
+import { toPanelToken } from './core/panelState';
 import type { RoutingPanel } from './routingPanel';
 import type { Settings } from './settings';
 

@@ -6,14 +6,19 @@ import { basename, dirname, join } from 'node:path';
 import * as vscode from 'vscode';
 import { CancelledError } from '../format/errors';
 import { MANIFEST_FILE } from '../format/manifest';
-import { chooseOutputDir, CONVERT_DTYPES, runConvert, type ConvertDType } from './convertRunner';
-import { COMMANDS } from './commandIds';
-import type { EngineManager } from './engineManager';
-import { errorMessage } from './errorNotifier';
+import {
+  chooseOutputDir,
+  CONVERT_DTYPES,
+  runConvert,
+  type ConvertDType,
+} from './core/convertRunner';
+import { COMMANDS } from './core/commandIds';
+import type { EngineManager } from './core/engineManager';
+import { errorMessage } from './core/errorNotifier';
 import type { InlineProvider } from './inlineProvider';
 import type { Settings } from './settings';
 import { STATUS_MENU_COMMAND } from './statusBar';
-import { formatCount } from './statusFormat';
+import { formatCount } from './core/statusFormat';
 
 export interface CommandDeps {
   extensionPath: string;

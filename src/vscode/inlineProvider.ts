@@ -4,13 +4,18 @@
 // item's command reports acceptance to the pipeline (speculative precompute of the next one).
 // All completion logic lives in src/completion; this file only translates.
 import * as vscode from 'vscode';
-import { INTERNAL_COMMANDS } from './commandIds';
-import type { EngineManager } from './engineManager';
-import { EXTRA_CONTEXT_LIMITS, pickExtraFiles, secretMatcher, type OpenFile } from './extraContext';
-import { Disposable } from './lifecycle';
-import type { CompletionPipelineLike, CompletionRequest, Suggestion } from './pipelineApi';
+import { INTERNAL_COMMANDS } from './core/commandIds';
+import type { EngineManager } from './core/engineManager';
+import {
+  EXTRA_CONTEXT_LIMITS,
+  pickExtraFiles,
+  secretMatcher,
+  type OpenFile,
+} from './core/extraContext';
+import { Disposable } from './core/lifecycle';
+import type { CompletionPipelineLike, CompletionRequest, Suggestion } from './core/pipelineApi';
 import type { Settings } from './settings';
-import { isLanguageEnabled } from './settingsSchema';
+import { isLanguageEnabled } from './core/settingsSchema';
 
 /** Internal command run by VS Code when the user accepts a suggestion (not in the palette). */
 export const ACCEPTED_COMMAND = INTERNAL_COMMANDS.acceptedSuggestion;

@@ -10,9 +10,9 @@ import {
   type HostMessage,
   type PanelModel,
 } from '../webview/protocol';
-import { Disposable } from './lifecycle';
-import { panelHtml } from './panelHtml';
-import { PanelStateStore, type ShownSuggestionLike } from './panelState';
+import { Disposable } from './core/lifecycle';
+import { panelHtml } from './core/panelHtml';
+import { PanelStateStore, type ShownSuggestionLike } from './core/panelState';
 
 export const PANEL_VIEW_TYPE = 'moeLens.routingPanel';
 

@@ -2,8 +2,13 @@
 // table in settingsSchema.ts and cached; configuration changes re-read them and fire
 // `onDidChange` with an `affects(key)` test built on `affectsConfiguration`.
 import * as vscode from 'vscode';
-import { Disposable } from './lifecycle';
-import { readSettings, SECTION, type MoeLensSettings, type SettingKey } from './settingsSchema';
+import { Disposable } from './core/lifecycle';
+import {
+  readSettings,
+  SECTION,
+  type MoeLensSettings,
+  type SettingKey,
+} from './core/settingsSchema';
 
 export interface SettingsChange {
   affects(key: SettingKey): boolean;

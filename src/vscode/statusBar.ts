@@ -1,12 +1,12 @@
 // The status bar item: renders statusView() (statusFormat.ts) whenever the engine state, the
 // settings, the active editor or the last suggestion change. Clicking opens the MoE Lens menu.
 import * as vscode from 'vscode';
-import { INTERNAL_COMMANDS } from './commandIds';
-import type { EngineManager } from './engineManager';
+import { INTERNAL_COMMANDS } from './core/commandIds';
+import type { EngineManager } from './core/engineManager';
 import type { InlineProvider } from './inlineProvider';
-import { Disposable } from './lifecycle';
+import { Disposable } from './core/lifecycle';
 import type { Settings } from './settings';
-import { isLanguageEnabled } from './settingsSchema';
+import { isLanguageEnabled } from './core/settingsSchema';
 import type { PipelineEvent } from '../completion/types';
 import {
   fitNote,
@@ -15,7 +15,7 @@ import {
   statusView,
   type Activity,
   type LastSuggestion,
-} from './statusFormat';
+} from './core/statusFormat';
 
 export const STATUS_MENU_COMMAND = INTERNAL_COMMANDS.statusMenu;
 

@@ -9,7 +9,7 @@ import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { before, test } from 'node:test';
 import { JSDOM, VirtualConsole, type DOMWindow } from 'jsdom';
-import { panelHtml } from '../../src/vscode/panelHtml';
+import { panelHtml } from '../../src/vscode/core/panelHtml';
 import { visibleToken } from '../../src/webview/format';
 import type {
   Analysis,

@@ -4,8 +4,8 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { PipelineEvent } from '../../src/completion/pipeline';
 import type { GeneratedToken } from '../../src/engine/generate';
-import { contentSecurityPolicy, makeNonce, panelHtml } from '../../src/vscode/panelHtml';
-import { PanelStateStore } from '../../src/vscode/panelState';
+import { contentSecurityPolicy, makeNonce, panelHtml } from '../../src/vscode/core/panelHtml';
+import { PanelStateStore } from '../../src/vscode/core/panelState';
 import type { HostMessage } from '../../src/webview/protocol';
 
 test('panel HTML: strict CSP with a nonce, only webview-resource assets, no inline code', () => {

@@ -1,13 +1,13 @@
 // Settings are declared once in package.json and read through one typed accessor whose table
-// (src/vscode/settingsSchema.ts) must agree with package.json exactly, in both directions.
+// (src/vscode/core/settingsSchema.ts) must agree with package.json exactly, in both directions.
 // Also: the normalisation of bad values, per-language rules, and the contributed command ids.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DEFAULT_COMPLETION_SETTINGS } from '../../src/completion/pipeline';
-import { COMMANDS } from '../../src/vscode/commandIds';
-import { completionSettings } from '../../src/vscode/pipelineApi';
+import { COMMANDS } from '../../src/vscode/core/commandIds';
+import { completionSettings } from '../../src/vscode/core/pipelineApi';
 import {
   defaultSettings,
   isLanguageEnabled,
@@ -20,7 +20,7 @@ import {
   SETTING_KEYS,
   SETTINGS,
   type LooseSettingSpec,
-} from '../../src/vscode/settingsSchema';
+} from '../../src/vscode/core/settingsSchema';
 
 interface JsonSchemaProp {
   type: string;

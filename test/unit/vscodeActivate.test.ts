@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { execSync } from 'node:child_process';
 import { join } from 'node:path';
 import { activate } from '../../src/extension';
-import { COMMANDS, INTERNAL_COMMANDS } from '../../src/vscode/commandIds';
+import { COMMANDS, INTERNAL_COMMANDS } from '../../src/vscode/core/commandIds';
 import {
   CancellationTokenSource,
   commands,

@@ -7,8 +7,8 @@ import assert from 'node:assert/strict';
 import { beforeEach, test } from 'node:test';
 import type { AnalyzedText } from '../../src/analysis/analyzeText';
 import { registerAnalyzeCommands, type AnalyzeDeps } from '../../src/vscode/analyzeCommands';
-import { COMMANDS } from '../../src/vscode/commandIds';
-import { defaultSettings } from '../../src/vscode/settingsSchema';
+import { COMMANDS } from '../../src/vscode/core/commandIds';
+import { defaultSettings } from '../../src/vscode/core/settingsSchema';
 import { commands, state, textDocument, Uri, window, workspace } from './vscodeMock';
 
 const FILES: Record<string, string> = {

@@ -13,7 +13,7 @@ import {
   convertTempDir,
   runConvert,
   type ConvertJob,
-} from '../../src/vscode/convertRunner';
+} from '../../src/vscode/core/convertRunner';
 import { FIXTURES_DIR } from './fixtureData';
 
 const work = mkdtempSync(join(tmpdir(), 'moe-lens-convert-runner-'));

@@ -14,9 +14,9 @@ import {
   type EngineClientLike,
   type Timers,
   withHangTimeout,
-} from '../../src/vscode/engineManager';
-import { ErrorDeduper } from '../../src/vscode/errorNotifier';
-import { defaultSettings, type MoeLensSettings } from '../../src/vscode/settingsSchema';
+} from '../../src/vscode/core/engineManager';
+import { ErrorDeduper } from '../../src/vscode/core/errorNotifier';
+import { defaultSettings, type MoeLensSettings } from '../../src/vscode/core/settingsSchema';
 
 const INFO: ModelInfo = {
   architecture: 'Qwen3MoeForCausalLM',

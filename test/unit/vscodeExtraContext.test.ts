@@ -1,8 +1,8 @@
 // Extra context from other editors: stable windows, order, caps, secret files never sent.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { pickExtraFiles, secretMatcher, windowFrom } from '../../src/vscode/extraContext';
-import { DEFAULT_SECRET_PATTERNS } from '../../src/vscode/settingsSchema';
+import { pickExtraFiles, secretMatcher, windowFrom } from '../../src/vscode/core/extraContext';
+import { DEFAULT_SECRET_PATTERNS } from '../../src/vscode/core/settingsSchema';
 
 const lines = (n: number) => Array.from({ length: n }, (_, i) => `line ${i}`).join('\n');
 const never = () => false;

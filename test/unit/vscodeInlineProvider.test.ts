@@ -12,7 +12,7 @@ import {
   type ProviderEngine,
   type ShownSuggestion,
 } from '../../src/vscode/inlineProvider';
-import { defaultSettings, type MoeLensSettings } from '../../src/vscode/settingsSchema';
+import { defaultSettings, type MoeLensSettings } from '../../src/vscode/core/settingsSchema';
 import {
   CancellationTokenSource,
   InlineCompletionItem,

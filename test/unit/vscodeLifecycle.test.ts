@@ -6,8 +6,8 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { MoeLensError } from '../../src/format/errors';
 import { MANIFEST_FILE } from '../../src/format/manifest';
-import { Disposable, disposeAll, Emitter, toDisposable } from '../../src/vscode/lifecycle';
-import { findDefaultModelDir, resolveModelDir } from '../../src/vscode/modelDir';
+import { Disposable, disposeAll, Emitter, toDisposable } from '../../src/vscode/core/lifecycle';
+import { findDefaultModelDir, resolveModelDir } from '../../src/vscode/core/modelDir';
 
 const work = mkdtempSync(join(tmpdir(), 'moe-lens-lifecycle-'));
 after(() => rmSync(work, { recursive: true, force: true }));

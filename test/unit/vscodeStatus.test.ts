@@ -12,7 +12,7 @@ import {
   nextActivity,
   statusView,
   type Activity,
-} from '../../src/vscode/statusFormat';
+} from '../../src/vscode/core/statusFormat';
 
 const INFO: ModelInfo = {
   architecture: 'Qwen3MoeForCausalLM',

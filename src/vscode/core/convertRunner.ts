@@ -7,8 +7,8 @@
 import { fork } from 'node:child_process';
 import { rm } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
-import { CancelledError, MoeLensError } from '../format/errors';
-import { MANIFEST_FILE } from '../format/manifest';
+import { CancelledError, MoeLensError } from '../../format/errors';
+import { MANIFEST_FILE } from '../../format/manifest';
 
 export type ConvertDType = 'int4' | 'int8' | 'fp16' | 'fp32';
 
@@ -32,7 +32,7 @@ export interface ConvertJob {
   graceMs?: number;
 }
 
-import { convertTempDir } from '../convert/paths';
+import { convertTempDir } from '../../convert/paths';
 export { convertTempDir };
 
 /**

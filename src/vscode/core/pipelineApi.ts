@@ -1,9 +1,13 @@
 // What the vscode layer uses of the completion pipeline (src/completion/pipeline.ts): its
 // settings built from ours, and one log line per pipeline event.
-import type { CompletionPipeline, CompletionSettings, PipelineEvent } from '../completion/pipeline';
+import type {
+  CompletionPipeline,
+  CompletionSettings,
+  PipelineEvent,
+} from '../../completion/pipeline';
 import type { MoeLensSettings } from './settingsSchema';
 
-export type { CompletionRequest, Suggestion } from '../completion/pipeline';
+export type { CompletionRequest, Suggestion } from '../../completion/pipeline';
 
 /** The part of the pipeline the inline provider calls (tests pass fakes). */
 export type CompletionPipelineLike = Pick<CompletionPipeline, 'complete' | 'accepted'>;

@@ -3,8 +3,8 @@
 // least, so the chosen text must stay stable while the user types elsewhere: each file's window
 // starts at its visible range rounded down to a whole chunk of lines, files are sorted by path,
 // and files matching a secret pattern are never sent.
-import { MAX_EXTRA_CHARS, MAX_EXTRA_FILES } from '../completion/pipeline';
-import { secretPattern } from '../language/secrets';
+import { MAX_EXTRA_CHARS, MAX_EXTRA_FILES } from '../../completion/pipeline';
+import { secretPattern } from '../../language/secrets';
 
 export interface OpenFile {
   /** Workspace-relative path (forward slashes), as the prompt shows it. */

@@ -1,8 +1,8 @@
 // What the status bar item shows, as a pure function of the engine state, the enable setting and
 // the last suggestion: a short text and a Markdown tooltip. statusBar.ts only renders it.
 import { basename } from 'node:path';
-import type { NoneCode, PipelineEvent } from '../completion/types';
-import type { PromptFit } from '../engine/promptFit';
+import type { NoneCode, PipelineEvent } from '../../completion/types';
+import type { PromptFit } from '../../engine/promptFit';
 import type { EngineState } from './engineManager';
 
 export type StatusKind = 'idle' | 'loading' | 'ready' | 'error' | 'disabled';

@@ -4,13 +4,13 @@
 // folder that failed is not retried on every keystroke, only after a settings change or an
 // explicit action). Crash restarts are the client's job (src/host/engineClient.ts).
 // vscode-free: the UI arrives as callbacks, so the unit tests drive it with fakes.
-import { NO_MODEL_LOADED } from '../host/protocol';
+import { NO_MODEL_LOADED } from '../../host/protocol';
 import { basename } from 'node:path';
-import type { ModelInfo } from '../engine/engine';
-import { CancelledError, MoeLensError } from '../format/errors';
-import type { GeneratedToken } from '../engine/generate';
-import { EngineCrashedError, type EngineClient } from '../host/engineClient';
-import type { EngineApi, LoadParams } from '../host/protocol';
+import type { ModelInfo } from '../../engine/engine';
+import { CancelledError, MoeLensError } from '../../format/errors';
+import type { GeneratedToken } from '../../engine/generate';
+import { EngineCrashedError, type EngineClient } from '../../host/engineClient';
+import type { EngineApi, LoadParams } from '../../host/protocol';
 import { ErrorDeduper, errorMessage } from './errorNotifier';
 import { Emitter, type IDisposable } from './lifecycle';
 import { RELOAD_KEYS, type MoeLensSettings, type SettingKey } from './settingsSchema';

@@ -1,9 +1,9 @@
 // Which model folder to load: the moeLens.modelPath setting (with ~ and ${workspaceFolder}
 // expanded) or the first converted model in the extension's own models/ folder.
 // src/format/modelDir.ts is free of onnxruntime, so the extension host may import it.
-import { defaultModelDir } from '../format/modelDir';
+import { defaultModelDir } from '../../format/modelDir';
 import { isAbsolute, join, resolve } from 'node:path';
-import { MoeLensError } from '../format/errors';
+import { MoeLensError } from '../../format/errors';
 
 /** Found default models by extension root: the extension's own folder does not change. */
 const found = new Map<string, string>();

@@ -3,12 +3,12 @@
 // same settings (with descriptions) and `capabilities.untrustedWorkspaces.restrictedConfigurations`
 // the restricted ones; test/unit/settings.test.ts checks that both agree exactly. `settings.ts` is
 // the only reader.
-import { DEFAULT_COMPLETION_SETTINGS as C } from '../completion/pipeline';
+import { DEFAULT_COMPLETION_SETTINGS as C } from '../../completion/pipeline';
 import {
   DEFAULT_SECRET_PATTERNS,
   MAX_SECRET_PATTERN_LENGTH,
   MAX_SECRET_PATTERNS,
-} from '../language/secrets';
+} from '../../language/secrets';
 
 export type ExecutionProviderSetting = 'auto' | 'cpu' | 'cuda' | 'dml' | 'webgpu';
 

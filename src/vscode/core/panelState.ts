@@ -5,10 +5,10 @@
 // Live view rules: tokens of a (non-speculative) generation stream in as "generating"; when the
 // editor shows a suggestion it replaces the view ("shown", only the tokens covering the shown
 // text); a generation that is cancelled or yields nothing gives way to the last shown one again.
-import type { ModelInfo } from '../engine/engine';
-import type { GeneratedToken } from '../engine/generate';
-import type { LayerRouting } from '../format/routing';
-import type { PipelineEvent } from '../completion/pipeline';
+import type { ModelInfo } from '../../engine/engine';
+import type { GeneratedToken } from '../../engine/generate';
+import type { LayerRouting } from '../../format/routing';
+import type { PipelineEvent } from '../../completion/pipeline';
 import type {
   Analysis,
   HostMessage,
@@ -17,7 +17,7 @@ import type {
   PanelRouting,
   PanelState,
   PanelToken,
-} from '../webview/protocol';
+} from '../../webview/protocol';
 
 export function toPanelRouting(r: LayerRouting & { entropy?: number }): PanelRouting {
   const out: PanelRouting = { layer: r.layer, experts: r.experts, weights: r.weights };
