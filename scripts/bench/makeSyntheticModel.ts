@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { checkpointNames } from '../../src/checkpoint/checkpointLayout';
 import { countParams, parseHfConfig } from '../../src/checkpoint/modelSpec';
-import { writeSafetensorsStreaming, type TensorSpec } from '../../src/checkpoint/safetensors';
+import { writeSafetensorsStreaming, type TensorSpec } from '../lib/safetensorsWriter';
 
 export interface SyntheticOptions {
   hidden: number;

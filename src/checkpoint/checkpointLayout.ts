@@ -1,12 +1,10 @@
 // Where each weight lives in a Hugging Face checkpoint of each family (hub naming, which
 // transformers 5 also writes by default: save_pretrained(save_original_format=True)).
+import { MoeLensError } from '../format/errors';
+import { familyOf, type ExpertNames } from './families';
 import type { ModelSpec } from './modelSpec';
 
-export interface ExpertNames {
-  gate: string; // [I, H]
-  up: string; // [I, H]
-  down: string; // [H, I]
-}
+export type { ExpertNames };
 
 export interface LayerNames {
   inputNorm: string; // [H]
@@ -38,14 +36,15 @@ export interface CheckpointNames {
 }
 
 export function checkpointNames(spec: ModelSpec): CheckpointNames {
-  const mixtral = spec.architecture === 'MixtralForCausalLM';
+  const family = familyOf(spec.architecture);
+  if (!family) throw new MoeLensError(`no checkpoint layout for ${spec.architecture}`);
   return {
     embed: 'model.embed_tokens.weight',
     finalNorm: 'model.norm.weight',
     lmHead: spec.tieWordEmbeddings ? 'model.embed_tokens.weight' : 'lm_head.weight',
     layer: (l) => {
       const p = `model.layers.${l}`;
-      const moe = mixtral ? `${p}.block_sparse_moe` : `${p}.mlp`;
+      const moe = family.moeModule(p);
       return {
         inputNorm: `${p}.input_layernorm.weight`,
         postAttentionNorm: `${p}.post_attention_layernorm.weight`,
@@ -60,18 +59,7 @@ export function checkpointNames(spec: ModelSpec): CheckpointNames {
         qNorm: `${p}.self_attn.q_norm.weight`,
         kNorm: `${p}.self_attn.k_norm.weight`,
         router: `${moe}.gate.weight`,
-        expert: (e) =>
-          mixtral
-            ? {
-                gate: `${moe}.experts.${e}.w1.weight`,
-                up: `${moe}.experts.${e}.w3.weight`,
-                down: `${moe}.experts.${e}.w2.weight`,
-              }
-            : {
-                gate: `${moe}.experts.${e}.gate_proj.weight`,
-                up: `${moe}.experts.${e}.up_proj.weight`,
-                down: `${moe}.experts.${e}.down_proj.weight`,
-              },
+        expert: (e) => family.expertNames(moe, e),
         fusedGateUp: `${p}.mlp.experts.gate_up_proj`,
         dense: {
           gate: `${p}.mlp.gate_proj.weight`,

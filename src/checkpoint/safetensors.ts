@@ -1,10 +1,10 @@
-// Streaming safetensors reader and writer. A checkpoint is opened by reading only the headers;
+// Streaming safetensors reader (the writer, for tests and benchmarks: scripts/lib/safetensorsWriter.ts). A checkpoint is opened by reading only the headers;
 // each tensor is read on demand with one positional read, so a multi-GB checkpoint never sits in
 // memory whole. Format (huggingface/safetensors): u64 little-endian header length N, N bytes of
 // JSON {name: {dtype, shape, data_offsets: [begin, end]}, __metadata__?}, then the data section;
 // offsets are relative to the start of the data section.
 import { constants } from 'node:fs';
-import { open, rename, unlink } from 'node:fs/promises';
+import { open } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import * as path from 'node:path';
 import {
@@ -16,6 +16,7 @@ import {
   relativeNameProblem,
 } from '../format/confinedFile';
 import { MoeLensError } from '../format/errors';
+import { bf16ToF32, byteSwapInPlace, f16ToF32, isLittleEndian } from './floats';
 
 /** The dtypes MoE Lens can read (converted to float32). */
 export type FloatDtype = 'F32' | 'F16' | 'BF16';
@@ -96,23 +97,21 @@ const IO_CHUNK = 1 << 30;
 const INDEX_FILE = 'model.safetensors.index.json';
 const SINGLE_FILE = 'model.safetensors';
 
-const isLittleEndian = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
-
 export function isFloatDtype(dtype: string): dtype is FloatDtype {
   return dtype === 'F32' || dtype === 'F16' || dtype === 'BF16';
 }
 
-function shapeStr(shape: readonly number[]): string {
+export function shapeStr(shape: readonly number[]): string {
   return `[${shape.join(', ')}]`;
 }
 
-function numel(shape: readonly number[]): number {
+export function numel(shape: readonly number[]): number {
   let n = 1;
   for (const d of shape) n *= d;
   return n;
 }
 
-function isNonNegInt(v: unknown): v is number {
+export function isNonNegInt(v: unknown): v is number {
   return typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
 }
 
@@ -125,15 +124,6 @@ async function readFully(fh: FileHandle, dst: Uint8Array, position: number): Pro
     done += bytesRead;
   }
   return done;
-}
-
-async function writeFully(fh: FileHandle, src: Uint8Array, position: number): Promise<void> {
-  let done = 0;
-  while (done < src.length) {
-    const len = Math.min(IO_CHUNK, src.length - done);
-    const { bytesWritten } = await fh.write(src, done, len, position + done);
-    done += bytesWritten;
-  }
 }
 
 interface ParsedFile {
@@ -370,10 +360,6 @@ class SafetensorsCheckpoint implements Checkpoint {
   }
 }
 
-function byteSwapInPlace(bytes: Uint8Array, width: number): void {
-  for (let i = 0; i + width <= bytes.length; i += width) bytes.subarray(i, i + width).reverse();
-}
-
 /**
  * Opens a Hugging Face checkpoint folder: `model.safetensors.index.json` plus its shards, or a
  * single `model.safetensors`. Reads and validates headers only.
@@ -459,198 +445,4 @@ export function checkFinite(t: TensorInfo, data: Float32Array): void {
       `${t.file}: tensor "${t.name}" holds ${nan} NaN and ${inf} infinite values (first at element ${first}); the checkpoint is corrupt`,
     );
   }
-}
-
-// ---------------------------------------------------------------------------------------------
-// Conversions
-
-/** bfloat16 bits -> float32: the high half of the float32 bit pattern. */
-export function bf16ToF32(src: Uint16Array): Float32Array {
-  const out = new Float32Array(src.length);
-  const bits = new Uint32Array(out.buffer);
-  for (let i = 0; i < src.length; i++) bits[i] = (src[i] as number) << 16;
-  return out;
-}
-
-/** float32 -> bfloat16 bits, round to nearest even; NaN stays a (quiet) NaN. */
-export function f32ToBf16(src: Float32Array): Uint16Array {
-  const bits = new Uint32Array(src.buffer, src.byteOffset, src.length);
-  const out = new Uint16Array(src.length);
-  for (let i = 0; i < bits.length; i++) {
-    const x = bits[i] as number;
-    if ((x & 0x7fffffff) > 0x7f800000) {
-      out[i] = (x >>> 16) | 0x0040;
-    } else {
-      out[i] = (x + 0x7fff + ((x >>> 16) & 1)) >>> 16;
-    }
-  }
-  return out;
-}
-
-/** One IEEE half -> float32 bit pattern, exact for normals, subnormals, ±0, ±inf and NaN. */
-function halfToFloatBits(h: number): number {
-  const sign = (h & 0x8000) << 16;
-  const exp = (h >>> 10) & 0x1f;
-  let mant = h & 0x3ff;
-  if (exp === 0) {
-    if (mant === 0) return sign >>> 0;
-    // Subnormal: value = mant * 2^-24; normalise so the leading 1 becomes implicit.
-    let e = 113;
-    while ((mant & 0x400) === 0) {
-      mant <<= 1;
-      e--;
-    }
-    return (sign | (e << 23) | ((mant & 0x3ff) << 13)) >>> 0;
-  }
-  if (exp === 0x1f) return (sign | 0x7f800000 | (mant << 13)) >>> 0;
-  return (sign | ((exp + 112) << 23) | (mant << 13)) >>> 0;
-}
-
-let halfTable: Uint32Array | null = null;
-
-/** 65536-entry half -> float32 bits table (256 KB), built on first use. */
-function getHalfTable(): Uint32Array {
-  if (!halfTable) {
-    halfTable = new Uint32Array(65536);
-    for (let h = 0; h < 65536; h++) halfTable[h] = halfToFloatBits(h);
-  }
-  return halfTable;
-}
-
-/** IEEE half bits -> float32. */
-export function f16ToF32(src: Uint16Array): Float32Array {
-  const table = getHalfTable();
-  const out = new Float32Array(src.length);
-  const bits = new Uint32Array(out.buffer);
-  for (let i = 0; i < src.length; i++) bits[i] = table[src[i] as number] as number;
-  return out;
-}
-
-/** float32 -> IEEE half bits, round to nearest even; overflow gives ±inf, NaN stays NaN. */
-export function f32ToF16(src: Float32Array): Uint16Array {
-  const bits = new Uint32Array(src.buffer, src.byteOffset, src.length);
-  const out = new Uint16Array(src.length);
-  for (let i = 0; i < bits.length; i++) {
-    const x = bits[i] as number;
-    const sign = (x >>> 16) & 0x8000;
-    const abs = x & 0x7fffffff;
-    let h: number;
-    if (abs >= 0x7f800000) {
-      h = abs > 0x7f800000 ? 0x7e00 | ((abs >>> 13) & 0x3ff) : 0x7c00;
-    } else if (abs >= 0x477ff000) {
-      // >= 65520 rounds (ties to even) past the largest half, 65504.
-      h = 0x7c00;
-    } else if (abs >= 0x38800000) {
-      // Normal half: rebias the exponent (127 -> 15) and round off 13 mantissa bits.
-      h = (abs - 0x38000000) >>> 13;
-      const rest = abs & 0x1fff;
-      if (rest > 0x1000 || (rest === 0x1000 && (h & 1) === 1)) h++;
-    } else {
-      // Subnormal or zero: the half's integer mantissa is |x| * 2^24, rounded to even (exact in
-      // double arithmetic); 1024 carries into the smallest normal, which is the right encoding.
-      const r = Math.abs(src[i] as number) * 16777216;
-      h = Math.floor(r);
-      const frac = r - h;
-      if (frac > 0.5 || (frac === 0.5 && (h & 1) === 1)) h++;
-    }
-    out[i] = sign | h;
-  }
-  return out;
-}
-
-// ---------------------------------------------------------------------------------------------
-// Writing
-
-export interface TensorSpec {
-  name: string;
-  dtype: FloatDtype;
-  shape: number[];
-}
-
-const ELEMENT_BYTES: Record<FloatDtype, number> = { F32: 4, F16: 2, BF16: 2 };
-
-function encode(spec: TensorSpec, data: Float32Array): Uint8Array {
-  let out: Float32Array | Uint16Array;
-  if (spec.dtype === 'F32') out = data;
-  else if (spec.dtype === 'F16') out = f32ToF16(data);
-  else out = f32ToBf16(data);
-  const bytes = new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
-  if (isLittleEndian) return bytes;
-  const copy = bytes.slice();
-  byteSwapInPlace(copy, ELEMENT_BYTES[spec.dtype]);
-  return copy;
-}
-
-/**
- * Writes a safetensors file whose header is written first and each tensor's data as `produce`
- * returns it, so memory stays bounded by the largest tensor. Writes to `<path>.partial`, then
- * renames, so a failed run never leaves a file that looks complete.
- */
-export async function writeSafetensorsStreaming(
-  file: string,
-  specs: TensorSpec[],
-  produce: (name: string) => Float32Array | Promise<Float32Array>,
-): Promise<void> {
-  const header: Record<string, unknown> = { __metadata__: { format: 'pt' } };
-  let pos = 0;
-  for (const s of specs) {
-    if (Object.hasOwn(header, s.name)) {
-      throw new MoeLensError(`${file}: tensor "${s.name}" is listed twice`);
-    }
-    if (!isFloatDtype(s.dtype)) {
-      throw new MoeLensError(`${file}: tensor "${s.name}" has unsupported dtype ${s.dtype}`);
-    }
-    if (!s.shape.every(isNonNegInt)) {
-      throw new MoeLensError(`${file}: tensor "${s.name}" has invalid shape ${shapeStr(s.shape)}`);
-    }
-    const len = numel(s.shape) * ELEMENT_BYTES[s.dtype];
-    header[s.name] = { dtype: s.dtype, shape: s.shape, data_offsets: [pos, pos + len] };
-    pos += len;
-  }
-  let json = JSON.stringify(header);
-  // Pad with spaces so the data section starts 8-byte aligned, like the reference writer.
-  const jsonBytes = Buffer.byteLength(json, 'utf8');
-  json += ' '.repeat((8 - (jsonBytes % 8)) % 8);
-  const headerBytes = Buffer.from(json, 'utf8');
-  const prefix = Buffer.alloc(8);
-  prefix.writeBigUInt64LE(BigInt(headerBytes.length), 0);
-
-  const tmp = `${file}.partial`;
-  const fh = await open(tmp, 'w');
-  let ok = false;
-  try {
-    await writeFully(fh, prefix, 0);
-    await writeFully(fh, headerBytes, 8);
-    let at = 8 + headerBytes.length;
-    for (const s of specs) {
-      const data = await produce(s.name);
-      const n = numel(s.shape);
-      if (data.length !== n) {
-        throw new MoeLensError(
-          `${file}: tensor "${s.name}" of shape ${shapeStr(s.shape)} needs ${n} values, got ${data.length}`,
-        );
-      }
-      const bytes = encode(s, data);
-      await writeFully(fh, bytes, at);
-      at += bytes.length;
-    }
-    ok = true;
-  } finally {
-    await fh.close();
-    if (!ok) await unlink(tmp).catch(() => undefined);
-  }
-  await rename(tmp, file);
-}
-
-/** Writes a whole safetensors file from in-memory tensors (tests, small fixtures). */
-export async function writeSafetensors(
-  file: string,
-  tensors: { name: string; dtype: FloatDtype; shape: number[]; data: Float32Array }[],
-): Promise<void> {
-  const byName = new Map(tensors.map((t) => [t.name, t.data] as const));
-  await writeSafetensorsStreaming(
-    file,
-    tensors.map(({ name, dtype, shape }) => ({ name, dtype, shape })),
-    (name) => byName.get(name) as Float32Array,
-  );
 }

@@ -18,7 +18,6 @@ import {
 } from './confinedFile';
 import { MoeLensError } from './errors';
 import { DECODER_INPUTS, DECODER_OUTPUTS, IO, IO_PATTERNS } from './graphIO';
-import { SUPPORTED_ARCHITECTURES, type Architecture } from './architectures';
 
 export const MANIFEST_FILE = 'genai_config.json';
 export const MODEL_FILE = 'model.onnx';
@@ -34,7 +33,9 @@ export interface FileChecksum {
 
 export interface MoeLensSection {
   format_version: number;
-  architecture: Architecture;
+  /** The source checkpoint's family (config.json architectures[0]); a label: the graph and
+   * `routing` define the maths. */
+  architecture: string;
   /** The graph variant: which execution providers it was shaped for. */
   variant: 'cpu';
   routing: {
@@ -296,7 +297,10 @@ export function validateManifest(json: unknown, file: string): Manifest {
   // moe_lens
   const l = ml as Json;
   const lp = 'moe_lens.';
-  c.oneOf(l, lp, 'architecture', SUPPORTED_ARCHITECTURES);
+  const arch = c.str(l, lp, 'architecture', 1);
+  if (!/^[A-Za-z][A-Za-z0-9_]{0,127}$/.test(arch)) {
+    c.fail(`${lp}architecture`, 'a class name such as "Qwen3MoeForCausalLM"', arch);
+  }
   c.oneOf(l, lp, 'variant', ['cpu'] as const);
   const r = c.obj(l, lp, 'routing');
   const rp = 'moe_lens.routing.';

@@ -8,7 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { convertCheckpoint } from '../../src/convert/convert';
 import { MoeLensError } from '../../src/format/errors';
-import { openCheckpoint, writeSafetensors } from '../../src/checkpoint/safetensors';
+import { openCheckpoint } from '../../src/checkpoint/safetensors';
+import { writeSafetensors } from '../../scripts/lib/safetensorsWriter';
 import { rewriteSafetensors } from './cliHelpers';
 import { FIXTURES_DIR } from './fixtureData';
 

@@ -55,7 +55,7 @@ import { dequantize, quantize, type QuantBits } from '../../src/convert/quantize
 import { checkpointNames } from '../../src/checkpoint/checkpointLayout';
 import { MoeModel } from '../../src/engine/model';
 import type { ModelSpec } from '../../src/checkpoint/modelSpec';
-import { f16ToF32, f32ToF16 } from '../../src/checkpoint/safetensors';
+import { f16ToF32, f32ToF16 } from '../../src/checkpoint/floats';
 import { referenceForward } from '../../src/reference/forward';
 import {
   FIXTURES_DIR,

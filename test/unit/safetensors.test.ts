@@ -3,15 +3,9 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import {
-  bf16ToF32,
-  f16ToF32,
-  f32ToBf16,
-  f32ToF16,
-  openCheckpoint,
-  writeSafetensors,
-  writeSafetensorsStreaming,
-} from '../../src/checkpoint/safetensors';
+import { openCheckpoint } from '../../src/checkpoint/safetensors';
+import { bf16ToF32, f16ToF32, f32ToBf16, f32ToF16 } from '../../src/checkpoint/floats';
+import { writeSafetensors, writeSafetensorsStreaming } from '../../scripts/lib/safetensorsWriter';
 import { MoeLensError } from '../../src/format/errors';
 
 let root = '';

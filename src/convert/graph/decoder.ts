@@ -5,7 +5,7 @@
 // Shapes: B batch (1), S new tokens, P past tokens, H hidden, V vocabulary, D head_dim.
 import type { CheckpointNames } from '../../checkpoint/checkpointLayout';
 import type { ModelSpec } from '../../checkpoint/modelSpec';
-import { f32ToF16 } from '../../checkpoint/safetensors';
+import { f32ToF16 } from '../../checkpoint/floats';
 import { IO } from '../../format/graphIO';
 import type { GraphBuilder } from '../onnxBuilder';
 import { attentionBlock, attentionContext, sequenceLengths } from './attention';

@@ -4,7 +4,7 @@
 // value. Shapes: T = tokens of the call (B*S), H = hidden size, N/K = a Linear's out/in features.
 import type { GraphBuilder } from '../onnxBuilder';
 import { blobSize, quantize } from '../quantize';
-import { f32ToF16 } from '../../checkpoint/safetensors';
+import { f32ToF16 } from '../../checkpoint/floats';
 
 export type WeightDType = 'fp32' | 'fp16' | 'int8' | 'int4';
 
