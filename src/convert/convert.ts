@@ -20,7 +20,6 @@ import {
 import { CancelledError, MoeLensError, throwIfAborted } from '../format/errors';
 import {
   DATA_FILE,
-  FORMAT_VERSION,
   MANIFEST_FILE,
   MODEL_FILE,
   sha256File,
@@ -29,13 +28,12 @@ import {
   type FimOrder,
   type Manifest,
 } from '../format/manifest';
-import { countParams, parseHfConfig, withTopK, type ModelSpec } from '../checkpoint/modelSpec';
+import { parseHfConfig, withTopK, type ModelSpec } from '../checkpoint/modelSpec';
 import { checkFinite, openCheckpoint } from '../checkpoint/safetensors';
 import { MAX_TOKENIZER_BYTES, MAX_TOKENIZER_SIDE_FILE_BYTES } from '../engine/tokenizer';
-import { DECODER_INPUTS, DECODER_OUTPUTS, IO, IO_PATTERNS } from '../format/graphIO';
-import { attentionKind, contextLength } from './graph/attention';
 import { buildDecoderGraph } from './graph/decoder';
 import type { ExpertsLayout, WeightDType } from './graph/ops';
+import { buildManifest, CONVERTER_VERSION } from './buildManifest';
 import { encodeModel, ExternalDataFile, GraphBuilder } from './onnxBuilder';
 import { cleanStaleConversions, convertTempDir } from './paths';
 import { carryOver, entriesToKeep } from './replace';
@@ -46,7 +44,7 @@ import { loadTokenizer } from '../engine/tokenizer';
 const COPIED_FILES = ['config.json', ...TOKENIZER_FILES];
 const MAX_CONFIG_BYTES = 16 * MiB;
 
-export const CONVERTER_VERSION = '0.1.0';
+export { CONVERTER_VERSION };
 
 export interface ConvertOptions {
   dtype: WeightDType;
@@ -116,7 +114,6 @@ export async function convertCheckpoint(
   let spec: ModelSpec = parseHfConfig(await readJson(src, srcRoot, 'config.json'), configPath);
   const sourceTopK = spec.topK;
   if (opts.topK !== undefined) spec = withTopK(spec, opts.topK);
-  const quantized = opts.dtype === 'int4' || opts.dtype === 'int8';
   const graphOpts = {
     dtype: opts.dtype,
     blockSize: opts.blockSize ?? 32,
@@ -192,83 +189,22 @@ export async function convertCheckpoint(
     const fimTokens = copied.includes('tokenizer.json')
       ? detectFimTokens(await loadTokenizer(src))
       : null;
-    const params = countParams(spec);
-    const manifest: Manifest = {
-      model: {
-        type: spec.modelType,
-        context_length: contextLength(spec),
-        vocab_size: spec.vocabSize,
-        bos_token_id: spec.bosTokenId,
-        eos_token_id: spec.eosTokenIds,
-        pad_token_id: null,
-        decoder: {
-          filename: MODEL_FILE,
-          head_size: spec.headDim,
-          hidden_size: spec.hiddenSize,
-          num_attention_heads: spec.numHeads,
-          num_key_value_heads: spec.numKvHeads,
-          num_hidden_layers: spec.numLayers,
-          inputs: { ...DECODER_INPUTS },
-          outputs: { ...DECODER_OUTPUTS },
+    const manifest = buildManifest({
+      spec,
+      sourceTopK,
+      dtype: opts.dtype,
+      graph: graphOpts,
+      fim: fimTokens ? { ...fimTokens, order: opts.fimOrder ?? 'psm' } : null,
+      files: {
+        [MODEL_FILE]: {
+          bytes: modelBytes.byteLength,
+          sha256: await sha256File(join(tmp, MODEL_FILE)),
         },
+        [DATA_FILE]: dataSum,
+        ...copiedSums,
       },
-      search: { max_length: contextLength(spec), do_sample: false },
-      moe_lens: {
-        format_version: FORMAT_VERSION,
-        architecture: spec.architecture,
-        variant: 'cpu',
-        routing: {
-          function: 'softmax_topk',
-          normalize_top_k: spec.normTopKProb,
-          num_experts: spec.numExperts,
-          top_k: spec.topK,
-          source_top_k: sourceTopK,
-          moe_layers: spec.moeLayers.flatMap((m, l) => (m ? [l] : [])),
-          router_output_names: IO_PATTERNS.routerLogits,
-          router_dtype: 'float32',
-        },
-        shared_experts: spec.sharedExpert
-          ? { count: 1, intermediate_size: spec.sharedExpert.intermediateSize, gate: 'sigmoid' }
-          : null,
-        experts_layout: graphOpts.expertsLayout,
-        expert_intermediate_size: spec.moeIntermediateSize,
-        quantization: {
-          dtype: opts.dtype,
-          bits: opts.dtype === 'int4' ? 4 : opts.dtype === 'int8' ? 8 : null,
-          block_size: quantized ? graphOpts.blockSize : null,
-          symmetric: true,
-          accuracy_level: quantized ? graphOpts.accuracyLevel : null,
-          lm_head_accuracy_level: quantized ? graphOpts.lmHeadAccuracyLevel : null,
-          embedding: opts.dtype === 'fp32' ? 'float32' : 'float16',
-          router: 'float32',
-        },
-        fim: fimTokens
-          ? {
-              prefix: fimTokens.prefix,
-              suffix: fimTokens.suffix,
-              middle: fimTokens.middle,
-              file_sep: fimTokens.fileSep ?? null,
-              order: opts.fimOrder ?? 'psm',
-            }
-          : null,
-        params: { total: params.total, active_per_token: params.activePerToken },
-        kv_cache: attentionKind(spec) === 'gqa' ? 'shared' : 'concat',
-        logits_to_keep_input: IO.logitsToKeep,
-        files: {
-          [MODEL_FILE]: {
-            bytes: modelBytes.byteLength,
-            sha256: await sha256File(join(tmp, MODEL_FILE)),
-          },
-          [DATA_FILE]: dataSum,
-          ...copiedSums,
-        },
-        converter: {
-          version: CONVERTER_VERSION,
-          source: basename(src),
-          created: new Date().toISOString(),
-        },
-      },
-    };
+      source: basename(src),
+    });
     await writeFile(join(tmp, MANIFEST_FILE), JSON.stringify(manifest, null, 2) + '\n');
     throwIfAborted(opts.signal);
 
