@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Evaluate a training checkpoint in PyTorch (fp32) on the held-out split (packages never trained on).
 
-    /work/venv/bin/python training/eval.py --checkpoint training/checkpoints/main/latest.pt \
+    python training/eval.py --checkpoint training/checkpoints/main/latest.pt \
         --out training/logs/eval-main.json
 
 Reports:
@@ -42,6 +42,7 @@ import torch.nn.functional as F  # noqa: E402
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
+from model.checkpoint import load_checkpoint  # noqa: E402
 from model.data import (  # noqa: E402
     IDX_TEXT_TOK_START,
     IDX_TOK_END,
@@ -51,21 +52,12 @@ from model.data import (  # noqa: E402
     load_tokenizer,
     single_line_fim_samples,
 )
-from model.qwen3moe import ModelConfig, Qwen3MoeLM, count_params  # noqa: E402
-from train import clip_context, spm_prompt  # noqa: E402
+from model.prompt import clip_context, spm_prompt  # noqa: E402
+from model.qwen3moe import Qwen3MoeLM, count_params  # noqa: E402
 
 
 def log(*a):
     print(time.strftime("%H:%M:%S"), *a, file=sys.stderr, flush=True)
-
-
-def load(path: str) -> tuple[Qwen3MoeLM, dict]:
-    ck = torch.load(path, map_location="cpu", weights_only=False)
-    cfg = ModelConfig.from_dict(ck["model_config"])
-    model = Qwen3MoeLM(cfg)
-    model.load_state_dict(ck["model"])
-    model.eval()
-    return model, ck
 
 
 @torch.no_grad()
@@ -253,7 +245,7 @@ def main(argv=None) -> int:
     torch.set_num_threads(args.threads)
     skip = set(filter(None, args.skip.split(",")))
 
-    model, ck = load(args.checkpoint)
+    model, ck = load_checkpoint(args.checkpoint)
     tok, sp = load_tokenizer(args.tokenizer)
     tf = TokenFile(args.data_dir, args.split)
     seq_len = model.cfg.max_position_embeddings

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Export a training checkpoint to a Hugging Face Qwen3MoeForCausalLM folder and verify it.
 
-    /work/venv/bin/python training/export_hf.py --checkpoint training/checkpoints/latest.pt \
+    python training/export_hf.py --checkpoint training/checkpoints/latest.pt \
         --out training/export/moe-lens-code-v1
 
 Writes into --out:
@@ -33,19 +33,11 @@ import torch
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
-from model.qwen3moe import ModelConfig, Qwen3MoeLM, count_params  # noqa: E402
+from model.checkpoint import load_checkpoint  # noqa: E402
+from model.qwen3moe import Qwen3MoeLM, count_params  # noqa: E402
 
 FIM_JSON = os.path.join(HERE, "configs", "fim.json")
 TOKENIZER_DIR = os.path.join(HERE, "tokenizer")
-
-
-def load_checkpoint(path: str) -> tuple[Qwen3MoeLM, dict]:
-    ck = torch.load(path, map_location="cpu", weights_only=False)
-    cfg = ModelConfig.from_dict(ck["model_config"])
-    model = Qwen3MoeLM(cfg)
-    model.load_state_dict(ck["model"])
-    model.eval()
-    return model, ck
 
 
 def write_export(model: Qwen3MoeLM, ck: dict, out: str) -> None:

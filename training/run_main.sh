@@ -2,6 +2,7 @@
 # The main MoE training run, in the background, resumable.
 #
 #   bash training/run_main.sh            # start, or resume from training/checkpoints/main/latest.pt
+#   PY=/path/to/python bash training/run_main.sh # another interpreter (default: .venv/bin/python, else python3)
 #   kill -TERM "$(cat training/logs/main.pid)"   # stop early: train.py checkpoints, then exits
 #                                                (exit 10; the export/eval step is skipped)
 #
@@ -12,13 +13,19 @@
 # Logs: training/logs/main.log (JSON lines), training/logs/main.out (stdout/stderr of all steps).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-PY=${PY:-/work/venv/bin/python}
+# Python: $PY if set, else the repository's venv (python3 -m venv .venv && .venv/bin/pip install -r
+# training/requirements.txt), else python3.
+PY=${PY:-$([ -x .venv/bin/python ] && echo .venv/bin/python || echo python3)}
 mkdir -p training/logs
 PIDFILE=training/logs/main.pid
 if [ -f "$PIDFILE" ] && kill -0 "$(cat "$PIDFILE")" 2>/dev/null; then
   echo "main run already running (pid $(cat "$PIDFILE"))" >&2
   exit 1
 fi
+"$PY" -c "import numpy, tokenizers, torch" 2>/dev/null || {
+  echo "$PY cannot import numpy/tokenizers/torch: python3 -m venv .venv && .venv/bin/pip install -r training/requirements.txt, or PY=/path/to/python bash $0" >&2
+  exit 1
+}
 for f in training/data/train.jsonl training/data/valid.jsonl training/tokenizer/tokenizer.json; do
   [ -f "$f" ] || { echo "missing $f (corpus/tokenizer not built yet)" >&2; exit 1; }
 done

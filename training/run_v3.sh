@@ -5,6 +5,7 @@
 #   bash training/run_v3.sh                      # start (from v2: checkpoints/main-fim/latest.pt),
 #                                                # or resume from training/checkpoints/v3/latest.pt
 #   bash training/run_v3.sh --session-minutes 120    # extra train.py options (stop this period early)
+#   PY=/path/to/python bash training/run_v3.sh   # another interpreter (default: .venv/bin/python, else python3)
 #   kill -TERM "$(cat training/logs/v3.pid)"     # stop: train.py checkpoints, then exits (exit 10);
 #                                                # re-run this script next period to resume
 #
@@ -15,13 +16,19 @@
 # Logs: training/logs/v3.log (JSON lines), training/logs/v3.out (stdout/stderr of all steps).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-PY=${PY:-/work/venv/bin/python}
+# Python: $PY if set, else the repository's venv (python3 -m venv .venv && .venv/bin/pip install -r
+# training/requirements.txt), else python3.
+PY=${PY:-$([ -x .venv/bin/python ] && echo .venv/bin/python || echo python3)}
 mkdir -p training/logs
 PIDFILE=training/logs/v3.pid
 if [ -f "$PIDFILE" ] && kill -0 "$(cat "$PIDFILE")" 2>/dev/null; then
   echo "v3 run already running (pid $(cat "$PIDFILE"))" >&2
   exit 1
 fi
+"$PY" -c "import numpy, tokenizers, torch" 2>/dev/null || {
+  echo "$PY cannot import numpy/tokenizers/torch: python3 -m venv .venv && .venv/bin/pip install -r training/requirements.txt, or PY=/path/to/python bash $0" >&2
+  exit 1
+}
 for f in training/data/train.idx.npy training/data/valid.idx.npy training/tokenizer/tokenizer.json \
          training/checkpoints/main-fim/latest.pt; do
   [ -f "$f" ] || { echo "missing $f (corpus: build_corpus.py --from-manifest; then prepare_data.py)" >&2; exit 1; }

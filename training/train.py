@@ -2,16 +2,16 @@
 """Train the MoE Lens default model (Qwen3-MoE-shaped) on this machine's CPU, resumably.
 
     # the main run (150 minutes in total, may be split over sessions; resumes automatically)
-    /work/venv/bin/python training/train.py --config training/configs/main.json
+    python training/train.py --config training/configs/main.json
     # the dense ablation: same script, a dense SwiGLU with the same active parameters
-    /work/venv/bin/python training/train.py --config training/configs/ablation.json --dense
+    python training/train.py --config training/configs/ablation.json --dense
     # continued training from another run's checkpoint (weights + data position; fresh optimizer
     # and schedule; the run config may change the FIM rates under "fim", never the format)
-    /work/venv/bin/python training/train.py --config training/configs/main-fim.json \
+    python training/train.py --config training/configs/main-fim.json \
         --init-from training/checkpoints/main/latest.pt
     # v3: continued training at a longer context (the config's "model" key overrides the init
     # checkpoint's context length and RoPE base; "seq_schedule" = a short-then-long curriculum)
-    /work/venv/bin/python training/train.py --config training/configs/v3.json \
+    python training/train.py --config training/configs/v3.json \
         --init-from training/checkpoints/main-fim/latest.pt --set train.threads=1
 
 Objective: next-token cross-entropy over packed 512-token windows in which half the documents are
@@ -58,6 +58,14 @@ import torch.nn.functional as F  # noqa: E402
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
+# (clip_context, save_checkpoint, rng_state, set_rng_state: also importable from train, as before)
+from model.checkpoint import (  # noqa: E402,F401
+    optim_path,
+    read_checkpoint,
+    rng_state,
+    save_checkpoint,
+    set_rng_state,
+)
 from model.data import (  # noqa: E402
     FimConfig,
     PackedSampler,
@@ -68,6 +76,7 @@ from model.data import (  # noqa: E402
     token_byte_lengths,
 )
 from model.precision import Bf16Compute  # noqa: E402
+from model.prompt import clip_context, spm_prompt  # noqa: E402,F401
 from model.qwen3moe import ModelConfig, Qwen3MoeLM, count_params  # noqa: E402
 
 DEFAULT_TRAIN = {
@@ -243,36 +252,6 @@ class Evaluator:
         }
 
 
-def clip_context(prefix: str, suffix: str, prefix_chars: int = 1200, suffix_chars: int = 400) -> tuple[str, str]:
-    """The prefix and suffix clipped to whole lines within the character windows."""
-    if len(prefix) > prefix_chars:
-        p = prefix[-prefix_chars:]
-        nl = p.find("\n")
-        prefix = p[nl + 1 :] if 0 <= nl < len(p) - 1 else p
-    if len(suffix) > suffix_chars:
-        s = suffix[:suffix_chars]
-        nl = s.rfind("\n")
-        suffix = s[: nl + 1] if nl > 0 else s
-    return prefix, suffix
-
-
-def spm_prompt(tok, sp, prefix: str, suffix: str, max_tokens: int, prefix_chars: int = 1200,
-               suffix_chars: int = 400) -> tuple[list[int], int]:
-    """<|fim_suffix|>suffix<|fim_prefix|>prefix<|fim_middle|>, prefix/suffix clipped to whole lines
-    within the character windows, then (rarely) to max_tokens by dropping prefix tokens from the
-    left. Returns the ids and their length."""
-    prefix, suffix = clip_context(prefix, suffix, prefix_chars, suffix_chars)
-    p_ids = encode(tok, prefix)
-    s_ids = encode(tok, suffix)
-    room = max_tokens - 3 - len(s_ids)
-    if room < 16:
-        s_ids = s_ids[: max(0, max_tokens // 3)]
-        room = max_tokens - 3 - len(s_ids)
-    p_ids = p_ids[-room:] if room > 0 else []
-    ids = [sp["<|fim_suffix|>"]] + s_ids + [sp["<|fim_prefix|>"]] + p_ids + [sp["<|fim_middle|>"]]
-    return ids, len(ids)
-
-
 # ---- expert utilisation ------------------------------------------------------------------------
 
 
@@ -299,48 +278,14 @@ def util_report(counts: torch.Tensor) -> tuple[dict, list[dict]]:
     return rep, warns
 
 
-# ---- checkpoints -------------------------------------------------------------------------------
+# ---- setting up a run --------------------------------------------------------------------------
+
+# Settings a resumed run takes from this session's config/command line rather than from its
+# checkpoint (everything else in train_config comes from the checkpoint).
+RESUME_SESSION_KEYS = ("budget_minutes", "threads", "log_every", "util_every", "ckpt_every_min", "eval_every_min")
 
 
-def save_checkpoint(ck_dir: str, state: dict, optim_state: dict, keep: int = 2) -> dict:
-    os.makedirs(ck_dir, exist_ok=True)
-    step = state["step"]
-    base = os.path.join(ck_dir, f"step_{step:06d}")
-    for path, obj in ((base + ".pt", state), (base + ".optim.pt", optim_state)):
-        torch.save(obj, path + ".tmp")
-        os.replace(path + ".tmp", path)
-    for name, src in (("latest.pt", base + ".pt"), ("latest.optim.pt", base + ".optim.pt")):
-        dst = os.path.join(ck_dir, name)
-        tmp = dst + ".tmp"
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        os.link(src, tmp)
-        os.replace(tmp, dst)
-    steps = sorted(f for f in os.listdir(ck_dir) if f.startswith("step_") and f.endswith(".optim.pt"))
-    for f in steps[:-keep]:
-        stem = f[: -len(".optim.pt")]
-        for suffix in (".pt", ".optim.pt"):
-            p = os.path.join(ck_dir, stem + suffix)
-            if os.path.exists(p):
-                os.remove(p)
-    return {"path": base + ".pt", "bytes": os.path.getsize(base + ".pt"),
-            "optim_bytes": os.path.getsize(base + ".optim.pt")}
-
-
-def rng_state() -> dict:
-    return {"torch": torch.get_rng_state(), "numpy": np.random.get_state(), "python": random.getstate()}
-
-
-def set_rng_state(st: dict) -> None:
-    torch.set_rng_state(st["torch"])
-    np.random.set_state(st["numpy"])
-    random.setstate(st["python"])
-
-
-# ---- main --------------------------------------------------------------------------------------
-
-
-def main(argv=None) -> int:
+def parse_args(argv=None) -> argparse.Namespace:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--config", default=os.path.join(HERE, "configs", "main.json"))
     ap.add_argument("--run", default=None, help="run name (checkpoint dir and log name)")
@@ -362,8 +307,12 @@ def main(argv=None) -> int:
                          "fresh optimizer, step counter and LR schedule (a continued-training phase)")
     ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                     help="override a train.* or model.* config value (JSON value), e.g. --set train.lr=1e-3")
-    args = ap.parse_args(argv)
+    return ap.parse_args(argv)
 
+
+def run_config(args: argparse.Namespace) -> tuple[dict, dict, dict, str]:
+    """The config file with --set, --budget-minutes and --dense applied: (the file's contents, train
+    settings, model settings, run name)."""
     conf = json.load(open(args.config))
     tc = {**DEFAULT_TRAIN, **conf.get("train", {})}
     mc = dict(conf.get("model", {}))
@@ -378,125 +327,219 @@ def main(argv=None) -> int:
         mc["dense"] = True
         if not args.run:
             run = run[: -len("-moe")] + "-dense" if run.endswith("-moe") else run + "-dense"
-    torch.set_num_threads(int(tc["threads"]))
-    log = Logger(os.path.join(args.log_dir, f"{run}.log"))
-    ck_dir = os.path.join(args.checkpoint_dir, run)
+    return conf, tc, mc, run
 
-    tok, sp = load_tokenizer(args.tokenizer)
+
+def add_tokenizer_ids(mc: dict, tc: dict, tok, sp: dict) -> None:
+    """The vocabulary size and special ids come from the tokenizer; the context defaults to seq_len."""
     mc["vocab_size"] = tok.get_vocab_size()
     mc.setdefault("max_position_embeddings", tc["seq_len"])
     mc["eos_token_id"] = sp["<|endoftext|>"]
     mc["pad_token_id"] = sp["<|pad|>"]
 
-    resume = None
-    latest = os.path.join(ck_dir, "latest.pt")
-    if os.path.exists(latest) and not args.fresh:
-        resume = torch.load(latest, map_location="cpu", weights_only=False)
-        mc = resume["model_config"]
-        tc = {**resume["train_config"], **{k: tc[k] for k in ("budget_minutes", "threads", "log_every",
-                                                              "util_every", "ckpt_every_min",
-                                                              "eval_every_min")}}
-        torch.set_num_threads(int(tc["threads"]))
 
-    init = None
+def read_resume(latest: str, fresh: bool, mc: dict, tc: dict) -> tuple[dict | None, dict, dict]:
+    """This run's latest.pt, unless --fresh or absent: (checkpoint, its model config, its train config
+    with this session's RESUME_SESSION_KEYS). Else (None, mc, tc) unchanged."""
+    if not (os.path.exists(latest) and not fresh):
+        return None, mc, tc
+    resume = read_checkpoint(latest)
+    mc = resume["model_config"]
+    tc = {**resume["train_config"], **{k: tc[k] for k in RESUME_SESSION_KEYS}}
+    torch.set_num_threads(int(tc["threads"]))
+    return resume, mc, tc
+
+
+def read_init(init_from: str, conf: dict, overrides: list[str]) -> tuple[dict, dict, dict]:
+    """--init-from: (the checkpoint, its model config with the allowed overrides applied, the
+    overrides as {key: {"from", "to"}}). The run config's "model" key and --set model.* may change
+    the context length and RoPE base (a longer-context phase) and the router regularisers; shapes
+    come from the checkpoint."""
+    init = read_checkpoint(init_from)
     init_overrides = {}
-    if resume is None and args.init_from:
-        init = torch.load(args.init_from, map_location="cpu", weights_only=False)
-        # the run config's "model" key and --set model.* may change the context length and RoPE
-        # base (a longer-context phase) and the router regularisers; shapes come from the checkpoint
-        asked = {**conf.get("model", {}),
-                 **{k.split(".", 1)[1]: json.loads(v) for k, v in (kv.split("=", 1) for kv in args.set)
-                    if k.startswith("model.")}}
-        mc = dict(init["model_config"])
-        for k, v in asked.items():
-            if k in INIT_OVERRIDABLE:
-                if mc.get(k) != v:
-                    init_overrides[k] = {"from": mc.get(k), "to": v}
-                mc[k] = v
-            elif k in mc and mc[k] != v:
-                raise SystemExit(f"--init-from: model.{k}={v!r} differs from the checkpoint's {mc[k]!r} "
-                                 f"(only {sorted(INIT_OVERRIDABLE)} may change)")
+    asked = {**conf.get("model", {}),
+             **{k.split(".", 1)[1]: json.loads(v) for k, v in (kv.split("=", 1) for kv in overrides)
+                if k.startswith("model.")}}
+    mc = dict(init["model_config"])
+    for k, v in asked.items():
+        if k in INIT_OVERRIDABLE:
+            if mc.get(k) != v:
+                init_overrides[k] = {"from": mc.get(k), "to": v}
+            mc[k] = v
+        elif k in mc and mc[k] != v:
+            raise SystemExit(f"--init-from: model.{k}={v!r} differs from the checkpoint's {mc[k]!r} "
+                             f"(only {sorted(INIT_OVERRIDABLE)} may change)")
+    return init, mc, init_overrides
+
+
+def fit_context(mc: dict, tc: dict, continued: bool) -> None:
+    """A new model's context grows to the longest training window; a continued one must already fit."""
     if mc.get("max_position_embeddings", 0) < max_seq_len(tc):
-        if init is not None or resume is not None:
+        if continued:
             raise SystemExit(f"seq_len {max_seq_len(tc)} exceeds the model context "
                              f"{mc.get('max_position_embeddings')}: set model.max_position_embeddings")
         mc["max_position_embeddings"] = max_seq_len(tc)
 
-    cfg = ModelConfig.from_dict(mc)
-    seed = int(tc["seed"])
+
+def seed_everything(seed: int) -> None:
     random.seed(seed)
     np.random.seed(seed)
     torch.manual_seed(seed)
 
-    master = Qwen3MoeLM(cfg)  # fp32 weights: what AdamW updates, what checkpoints hold
+
+def build_model(cfg: ModelConfig, tc: dict) -> tuple[Qwen3MoeLM, Bf16Compute | None]:
+    """The fp32 master weights (what AdamW updates, what checkpoints hold) and, for bf16, the bf16
+    compute copy. Both draw their initial weights from torch's RNG, in this order."""
+    master = Qwen3MoeLM(cfg)
     bf16 = tc["precision"] == "bf16"
     master.train()
     shadow = Bf16Compute(master).train() if bf16 else None
-    compute = shadow.model if bf16 else master
+    return master, shadow
+
+
+def make_optimizer(master: Qwen3MoeLM, tc: dict) -> torch.optim.AdamW:
+    """AdamW with weight decay on the matrices (dim >= 2) only."""
     decay, no_decay = [], []
     for n, p in master.named_parameters():
         (decay if p.dim() >= 2 else no_decay).append(p)
-    opt = torch.optim.AdamW(
+    return torch.optim.AdamW(
         [{"params": decay, "weight_decay": tc["weight_decay"]}, {"params": no_decay, "weight_decay": 0.0}],
         lr=tc["lr"], betas=(tc["beta1"], tc["beta2"]), eps=1e-8, fused=True,
     )
-    m_params = list(master.parameters())
 
+
+def make_data(args: argparse.Namespace, conf: dict, tc: dict, tok, sp: dict,
+              seed: int) -> tuple[TokenFile, TokenFile, FimConfig, PackedSampler]:
+    """The token files, the FIM settings (a run may change the rates, never the format) and the
+    training sampler."""
     train_tf = TokenFile(args.data_dir, "train")
     valid_tf = TokenFile(args.data_dir, "valid")
     fim = FimConfig.load(args.fim_config)
-    for k, v in conf.get("fim", {}).items():  # a run may change the rates, never the format
+    for k, v in conf.get("fim", {}).items():
         if not hasattr(fim, k):
             raise SystemExit(f"{args.config}: unknown fim setting {k!r}")
         setattr(fim, k, v)
     sampler = PackedSampler(train_tf, tok, sp, fim, tc["seq_len"] + 1, seed)
+    return train_tf, valid_tf, fim, sampler
+
+
+def make_evaluator(valid_tf: TokenFile, tok, sp: dict, cfg: ModelConfig, tc: dict, seed: int,
+                   init_overrides: dict) -> tuple[Evaluator, int]:
+    """The periodic eval at eval_seq_len, else at the model's context for a curriculum or a changed
+    context, else at seq_len."""
     eval_len = int(tc.get("eval_seq_len") or 0) or (cfg.max_position_embeddings if tc.get("seq_schedule")
                                                       or init_overrides else tc["seq_len"])
     evaluator = Evaluator(valid_tf, tok, sp, eval_len, tc["eval_windows"], tc["eval_fim_samples"], seed,
                           n_long=int(tc.get("eval_long_docs") or 0))
+    return evaluator, eval_len
 
-    step = 0
-    tokens_seen = 0
-    elapsed = 0.0
-    last_eval = None
-    if resume is not None:
-        master.load_state_dict(resume["model"])
-        optp = latest[: -len(".pt")] + ".optim.pt"
+
+# ---- a run in progress -------------------------------------------------------------------------
+
+
+class Training:
+    """What the loop works on: the model (fp32 master + optional bf16 compute copy), the optimizer,
+    the sampler and the evaluator, and the counters a checkpoint carries (step, tokens_seen,
+    elapsed, last_eval)."""
+
+    def __init__(self, args, run: str, log: Logger, ck_dir: str, cfg: ModelConfig, tc: dict,
+                 master: Qwen3MoeLM, shadow: Bf16Compute | None, opt, sampler: PackedSampler,
+                 evaluator: Evaluator):
+        self.args, self.run, self.log, self.ck_dir = args, run, log, ck_dir
+        self.cfg, self.tc = cfg, tc
+        self.master, self.shadow, self.opt = master, shadow, opt
+        self.bf16 = shadow is not None
+        self.compute = shadow.model if self.bf16 else master
+        self.m_params = list(master.parameters())
+        self.sampler, self.evaluator = sampler, evaluator
+        self.step = 0
+        self.tokens_seen = 0
+        self.elapsed = 0.0
+        self.last_eval = None
+
+    def resume(self, resume: dict, latest: str) -> None:
+        """Continue this run from its latest.pt: weights, AdamW moments (when latest.optim.pt is
+        there), sampler position, RNG states, counters."""
+        self.master.load_state_dict(resume["model"])
+        optp = optim_path(latest)
         if os.path.exists(optp):
-            opt.load_state_dict(torch.load(optp, map_location="cpu", weights_only=False))
+            self.opt.load_state_dict(read_checkpoint(optp))
         else:
-            log("warn", msg="no optimizer state next to latest.pt; resuming with fresh AdamW moments")
-        sampler.load_state_dict(resume["sampler"])
+            self.log("warn", msg="no optimizer state next to latest.pt; resuming with fresh AdamW moments")
+        self.sampler.load_state_dict(resume["sampler"])
         set_rng_state(resume["rng"])
-        step, tokens_seen, elapsed = resume["step"], resume["tokens_seen"], resume["elapsed_s"]
-        last_eval = resume.get("last_eval")
-        if bf16:
-            shadow.sync()
-        log("resume", step=step, tokens_seen=tokens_seen, elapsed_s=round(elapsed, 1), checkpoint=latest)
-        del resume
-    elif init is not None:
-        master.load_state_dict(init["model"])
-        sampler.load_state_dict(init["sampler"])
-        if bf16:
-            shadow.sync()
-        log("init_from", checkpoint=os.path.relpath(args.init_from, os.path.dirname(HERE)), run=init.get("run"),
-            step=init.get("step"), tokens_seen=init.get("tokens_seen"), model_overrides=init_overrides)
-        tc["init_from"] = {"checkpoint": os.path.relpath(args.init_from, os.path.dirname(HERE)),
-                           "run": init.get("run"), "step": init.get("step"), "tokens_seen": init.get("tokens_seen"),
-                           "model_overrides": init_overrides}
-        del init
+        self.step, self.tokens_seen, self.elapsed = resume["step"], resume["tokens_seen"], resume["elapsed_s"]
+        self.last_eval = resume.get("last_eval")
+        if self.bf16:
+            self.shadow.sync()
+        self.log("resume", step=self.step, tokens_seen=self.tokens_seen, elapsed_s=round(self.elapsed, 1),
+                 checkpoint=latest)
 
-    budget_s = tc["budget_minutes"] * 60.0
-    params = count_params(cfg)
-    log("start", run=run, model=cfg.to_dict(), train=tc, params=params,
-        train_docs=len(train_tf), train_tokens=int(len(train_tf.tokens)), valid_docs=len(valid_tf),
-        fim=fim.__dict__, torch=torch.__version__, threads=torch.get_num_threads(),
-        eval_fim_samples=len(evaluator.fim), eval_seq_len=eval_len)
+    def init_from(self, init: dict, init_from: str, init_overrides: dict) -> None:
+        """Start from another run's checkpoint: its weights and sampler position (fresh optimizer,
+        counters, schedule); recorded in train_config["init_from"]."""
+        self.master.load_state_dict(init["model"])
+        self.sampler.load_state_dict(init["sampler"])
+        if self.bf16:
+            self.shadow.sync()
+        self.log("init_from", checkpoint=os.path.relpath(init_from, os.path.dirname(HERE)), run=init.get("run"),
+                 step=init.get("step"), tokens_seen=init.get("tokens_seen"), model_overrides=init_overrides)
+        self.tc["init_from"] = {"checkpoint": os.path.relpath(init_from, os.path.dirname(HERE)),
+                                "run": init.get("run"), "step": init.get("step"),
+                                "tokens_seen": init.get("tokens_seen"), "model_overrides": init_overrides}
 
-    loss_fn = compute.loss
-    if tc.get("compile"):
-        loss_fn = torch.compile(compute.loss, dynamic=False)
+    def checkpoint(self, reason: str) -> None:
+        state = {
+            "model": self.master.state_dict(),
+            "model_config": self.cfg.to_dict(),
+            "train_config": self.tc,
+            "sampler": self.sampler.state_dict(),
+            "rng": rng_state(),
+            "step": self.step,
+            "tokens_seen": self.tokens_seen,
+            "elapsed_s": self.elapsed,
+            "last_eval": self.last_eval,
+            "args": vars(self.args),
+            "run": self.run,
+            "versions": {"torch": torch.__version__},
+            "saved_at": time.strftime("%Y-%m-%dT%H:%M:%S"),
+        }
+        info = save_checkpoint(self.ck_dir, state, self.opt.state_dict())
+        self.log("checkpoint", reason=reason, step=self.step, **info)
 
+    def evaluate(self) -> None:
+        t0 = time.time()
+        r = self.evaluator.run(self.master)
+        r.update(step=self.step, tokens_seen=self.tokens_seen, elapsed_s=round(self.elapsed, 1),
+                 eval_s=round(time.time() - t0, 1))
+        self.last_eval = r
+        self.log("eval", **r)
+
+    def train_step(self, loss_fn, B: int, lr: float) -> tuple[dict, float]:
+        """One optimizer step on a batch of B windows: (the loss outputs, the gradient norm before
+        clipping). Gradients flow bf16 copy -> fp32 master; the copy is re-synced after the update."""
+        for g in self.opt.param_groups:
+            g["lr"] = lr
+        batch = torch.from_numpy(self.sampler.batch(B))
+        out = loss_fn(batch[:, :-1], batch[:, 1:])
+        out["loss"].backward()
+        if self.bf16:
+            self.shadow.grads_to_master()
+        gn = float(torch.nn.utils.clip_grad_norm_(self.m_params, self.tc["grad_clip"]))
+        self.opt.step()
+        self.opt.zero_grad(set_to_none=True)
+        if self.bf16:
+            self.shadow.sync()
+        return out, gn
+
+
+def new_window_stats() -> dict:
+    """Sums over the steps since the last `train` record."""
+    return {"loss": 0.0, "ce": 0.0, "aux": 0.0, "z": 0.0, "n": 0, "tok": 0, "t0": time.time(), "gn": 0.0}
+
+
+def install_stop_signals() -> dict:
+    """SIGTERM/SIGINT set stop["flag"] (the signal's name); the loop then checkpoints and exits."""
     stop = {"flag": None}
 
     def on_signal(signum, _frame):
@@ -504,85 +547,60 @@ def main(argv=None) -> int:
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
+    return stop
 
-    def checkpoint(reason: str):
-        state = {
-            "model": master.state_dict(),
-            "model_config": cfg.to_dict(),
-            "train_config": tc,
-            "sampler": sampler.state_dict(),
-            "rng": rng_state(),
-            "step": step,
-            "tokens_seen": tokens_seen,
-            "elapsed_s": elapsed,
-            "last_eval": last_eval,
-            "args": vars(args),
-            "run": run,
-            "versions": {"torch": torch.__version__},
-            "saved_at": time.strftime("%Y-%m-%dT%H:%M:%S"),
-        }
-        info = save_checkpoint(ck_dir, state, opt.state_dict())
-        log("checkpoint", reason=reason, step=step, **info)
 
-    def evaluate():
-        nonlocal last_eval
-        t0 = time.time()
-        r = evaluator.run(master)
-        r.update(step=step, tokens_seen=tokens_seen, elapsed_s=round(elapsed, 1), eval_s=round(time.time() - t0, 1))
-        last_eval = r
-        log("eval", **r)
+def train_loop(t: Training, args: argparse.Namespace, budget_s: float) -> int:
+    """Steps until the budget is used up, a signal, --session-minutes or --max-steps; then the final
+    eval (budget, max_steps), a checkpoint and a `stop` record. Logs train / util / collapse_warning /
+    phase records, evaluates every eval_every_min and checkpoints every ckpt_every_min minutes.
+    Returns the exit status: 0 when the budget is used up, else 10."""
+    tc = t.tc
+    loss_fn = t.compute.loss
+    if tc.get("compile"):
+        loss_fn = torch.compile(t.compute.loss, dynamic=False)
+    stop = install_stop_signals()
 
     session_start = time.time()
     seg_start = time.time()  # elapsed is accumulated from here
     last_ckpt = time.time()
     last_eval_t = time.time()
     win_counts = None
-    acc = {"loss": 0.0, "ce": 0.0, "aux": 0.0, "z": 0.0, "n": 0, "tok": 0, "t0": time.time(), "gn": 0.0}
-    B, T = phase_at(elapsed / budget_s, tc)
-    sampler.set_window(T + 1)
-    if last_eval is None and step == 0:
-        evaluate()
+    acc = new_window_stats()
+    B, T = phase_at(t.elapsed / budget_s, tc)
+    t.sampler.set_window(T + 1)
+    if t.last_eval is None and t.step == 0:
+        t.evaluate()
     while True:
         now = time.time()
-        elapsed += now - seg_start
+        t.elapsed += now - seg_start
         seg_start = now
         reason = None
-        if elapsed >= budget_s:
+        if t.elapsed >= budget_s:
             reason = "budget"
         elif stop["flag"]:
             reason = stop["flag"]
         elif args.session_minutes and now - session_start >= args.session_minutes * 60:
             reason = "session"
-        elif args.max_steps is not None and step >= args.max_steps:
+        elif args.max_steps is not None and t.step >= args.max_steps:
             reason = "max_steps"
         if reason:
             if reason in ("budget", "max_steps"):
-                evaluate()
-            checkpoint(reason)
-            log("stop", reason=reason, step=step, tokens_seen=tokens_seen, elapsed_s=round(elapsed, 1))
+                t.evaluate()
+            t.checkpoint(reason)
+            t.log("stop", reason=reason, step=t.step, tokens_seen=t.tokens_seen, elapsed_s=round(t.elapsed, 1))
             return 0 if reason == "budget" else 10
 
-        nb, nt = phase_at(elapsed / budget_s, tc)
+        nb, nt = phase_at(t.elapsed / budget_s, tc)
         if (nb, nt) != (B, T):
             B, T = nb, nt
-            sampler.set_window(T + 1)
-            acc = {"loss": 0.0, "ce": 0.0, "aux": 0.0, "z": 0.0, "n": 0, "tok": 0, "t0": time.time(), "gn": 0.0}
-            log("phase", step=step, batch_size=B, seq_len=T, progress=round(elapsed / budget_s, 4))
-        lr = lr_at(step, elapsed / budget_s, tc)
-        for g in opt.param_groups:
-            g["lr"] = lr
-        batch = torch.from_numpy(sampler.batch(B))
-        out = loss_fn(batch[:, :-1], batch[:, 1:])
-        out["loss"].backward()
-        if bf16:
-            shadow.grads_to_master()
-        gn = float(torch.nn.utils.clip_grad_norm_(m_params, tc["grad_clip"]))
-        opt.step()
-        opt.zero_grad(set_to_none=True)
-        if bf16:
-            shadow.sync()
-        step += 1
-        tokens_seen += B * T
+            t.sampler.set_window(T + 1)
+            acc = new_window_stats()
+            t.log("phase", step=t.step, batch_size=B, seq_len=T, progress=round(t.elapsed / budget_s, 4))
+        lr = lr_at(t.step, t.elapsed / budget_s, tc)
+        out, gn = t.train_step(loss_fn, B, lr)
+        t.step += 1
+        t.tokens_seen += B * T
         acc["n"] += 1
         acc["tok"] += B * T
         acc["gn"] += gn
@@ -592,29 +610,72 @@ def main(argv=None) -> int:
         if "counts" in out:
             win_counts = out["counts"] if win_counts is None else win_counts + out["counts"]
 
-        if step % tc["log_every"] == 0:
+        if t.step % tc["log_every"] == 0:
             dt = time.time() - acc["t0"]
             n = acc["n"]
-            rec = {"step": step, "tokens_seen": tokens_seen, "lr": lr, "loss": acc["loss"] / n,
+            rec = {"step": t.step, "tokens_seen": t.tokens_seen, "lr": lr, "loss": acc["loss"] / n,
                    "ce": acc["ce"] / n, "grad_norm": acc["gn"] / n, "tok_per_s": acc["tok"] / dt,
-                   "elapsed_s": round(elapsed, 1), "progress": round(elapsed / budget_s, 4),
+                   "elapsed_s": round(t.elapsed, 1), "progress": round(t.elapsed / budget_s, 4),
                    "seq_len": T, "batch_size": B}
-            if not cfg.dense:
+            if not t.cfg.dense:
                 rec.update(aux=acc["aux"] / n, z=acc["z"] / n)
-            log("train", **rec)
-            acc = {"loss": 0.0, "ce": 0.0, "aux": 0.0, "z": 0.0, "n": 0, "tok": 0, "t0": time.time(), "gn": 0.0}
-        if win_counts is not None and step % tc["util_every"] == 0:
+            t.log("train", **rec)
+            acc = new_window_stats()
+        if win_counts is not None and t.step % tc["util_every"] == 0:
             rep, warns = util_report(win_counts)
-            log("util", step=step, window_steps=tc["util_every"], **rep)
+            t.log("util", step=t.step, window_steps=tc["util_every"], **rep)
             if warns:
-                log("collapse_warning", step=step, experts=warns)
+                t.log("collapse_warning", step=t.step, experts=warns)
             win_counts = None
         if time.time() - last_eval_t >= tc["eval_every_min"] * 60:
-            evaluate()
+            t.evaluate()
             last_eval_t = time.time()
         if time.time() - last_ckpt >= tc["ckpt_every_min"] * 60:
-            checkpoint("periodic")
+            t.checkpoint("periodic")
             last_ckpt = time.time()
+
+
+# ---- main --------------------------------------------------------------------------------------
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    conf, tc, mc, run = run_config(args)
+    torch.set_num_threads(int(tc["threads"]))
+    log = Logger(os.path.join(args.log_dir, f"{run}.log"))
+    ck_dir = os.path.join(args.checkpoint_dir, run)
+    tok, sp = load_tokenizer(args.tokenizer)
+    add_tokenizer_ids(mc, tc, tok, sp)
+
+    # load_or_resume: this run's latest.pt wins over --init-from (ignored once the run has a checkpoint)
+    latest = os.path.join(ck_dir, "latest.pt")
+    resume, mc, tc = read_resume(latest, args.fresh, mc, tc)
+    init, init_overrides = None, {}
+    if resume is None and args.init_from:
+        init, mc, init_overrides = read_init(args.init_from, conf, args.set)
+    fit_context(mc, tc, continued=init is not None or resume is not None)
+
+    cfg = ModelConfig.from_dict(mc)
+    seed = int(tc["seed"])
+    seed_everything(seed)
+    master, shadow = build_model(cfg, tc)
+    opt = make_optimizer(master, tc)
+    train_tf, valid_tf, fim, sampler = make_data(args, conf, tc, tok, sp, seed)
+    evaluator, eval_len = make_evaluator(valid_tf, tok, sp, cfg, tc, seed, init_overrides)
+
+    t = Training(args, run, log, ck_dir, cfg, tc, master, shadow, opt, sampler, evaluator)
+    if resume is not None:
+        t.resume(resume, latest)
+    elif init is not None:
+        t.init_from(init, args.init_from, init_overrides)
+    del resume, init
+
+    budget_s = tc["budget_minutes"] * 60.0
+    log("start", run=run, model=cfg.to_dict(), train=tc, params=count_params(cfg),
+        train_docs=len(train_tf), train_tokens=int(len(train_tf.tokens)), valid_docs=len(valid_tf),
+        fim=fim.__dict__, torch=torch.__version__, threads=torch.get_num_threads(),
+        eval_fim_samples=len(evaluator.fim), eval_seq_len=eval_len)
+    return train_loop(t, args, budget_s)
 
 
 if __name__ == "__main__":
