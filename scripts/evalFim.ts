@@ -2,7 +2,7 @@
 // the held-out samples training/eval.py writes: the shipped model's quality, and quality per
 // latency of several conversions (int4 vs int8) measured side by side, sample by sample.
 //
-//   /work/venv/bin/python training/eval.py --skip bpb,fim --dump-fim-samples .tmp/fim-samples.jsonl
+//   python training/eval.py --skip bpb,fim --dump-fim-samples .tmp/fim-samples.jsonl
 //   node --import tsx scripts/evalFim.ts --samples .tmp/fim-samples.jsonl \
 //       --model models/moe-lens-code --model .tmp/mlc-int8 [--header] [--no-heal] [--threads 2] [--json]
 //

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Tokenise the corpus splits into uint16 token files for training/train.py and training/eval.py.
 
-    RAYON_RS_NUM_CPUS=1 /work/venv/bin/python training/prepare_data.py
+    RAYON_RS_NUM_CPUS=1 python training/prepare_data.py
 
 Reads training/data/{train,valid}.jsonl ({package, version, path, language, text} per line) and
 training/tokenizer/tokenizer.json; writes, per split, into training/data/:

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # v3: continued training of v2 at a 2,048-token context, in the background, at low priority and one
-# thread (issue 11), resumable over working periods.
+# thread, resumable over working periods.
 #
 #   bash training/run_v3.sh                      # start (from v2: checkpoints/main-fim/latest.pt),
 #                                                # or resume from training/checkpoints/v3/latest.pt

@@ -2,10 +2,10 @@
 """Build the MoE Lens training corpus from permissively licensed registry packages.
 
   # resolve packages.txt to concrete versions, filter, dedup, split, write data + manifest
-  /work/venv/bin/python training/corpus/build_corpus.py
+  python training/corpus/build_corpus.py
   # rebuild exactly the corpus the committed manifest describes (pinned versions, integrity checked,
   # output checksums compared with the manifest's)
-  /work/venv/bin/python training/corpus/build_corpus.py --from-manifest
+  python training/corpus/build_corpus.py --from-manifest
 
 Outputs: training/data/train.jsonl, training/data/valid.jsonl (one JSON object per file:
 {package, version, path, language, text}), training/data/build_stats.json (timings), and (not with

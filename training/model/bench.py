@@ -2,7 +2,7 @@
 """Training-throughput measurements for candidate model sizes (random tokens, full training step:
 forward, loss with router losses, backward, grad clip, AdamW).
 
-    /work/venv/bin/python training/model/bench.py --threads 2 --variants fp32-grouped,bf16-grouped \
+    python training/model/bench.py --threads 2 --variants fp32-grouped,bf16-grouped \
         --sizes s256,m384 --steps 3 --batch 8
 
 Prints one JSON line per (size, variant): tokens/s (median step), seconds per step, parameters.

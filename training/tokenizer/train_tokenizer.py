@@ -2,9 +2,9 @@
 """Train the MoE Lens byte-level BPE tokenizer on training/data/train.jsonl.
 
   # the shipped tokenizer (writes training/tokenizer/tokenizer.json + tokenizer_config.json)
-  RAYON_RS_NUM_CPUS=1 /work/venv/bin/python training/tokenizer/train_tokenizer.py
+  RAYON_RS_NUM_CPUS=1 python training/tokenizer/train_tokenizer.py
   # the comparison behind the choice: vocab 8k/12k/16k x digits merged/individual
-  RAYON_RS_NUM_CPUS=1 /work/venv/bin/python training/tokenizer/train_tokenizer.py --sweep
+  RAYON_RS_NUM_CPUS=1 python training/tokenizer/train_tokenizer.py --sweep
 
 Design: Hugging Face `tokenizers` BPE over bytes (ByteLevel pre-tokenizer with the GPT-2 split
 regex, add_prefix_space=False, ByteLevel decoder; no normaliser, so every byte sequence
