@@ -18,8 +18,18 @@ const LAYERS = {
   completion: { uses: ['format', 'language'], types: ['engine', 'host'] },
   host: { uses: ['format', 'engine', 'analysis', 'language'] },
   webview: { uses: ['analysis'] }, // runs in the browser: plain data and maths only
+  explain: { uses: ['format', 'language', 'completion'], types: ['host', 'engine'] }, // Explain's logic
   vscode: {
-    uses: ['format', 'analysis', 'completion', 'host', 'webview', 'convert/paths', 'language'],
+    uses: [
+      'format',
+      'analysis',
+      'completion',
+      'host',
+      'webview',
+      'convert/paths',
+      'language',
+      'explain',
+    ],
     types: ['engine', 'convert'],
   },
 };
@@ -28,7 +38,7 @@ const FOLDERS = Object.keys(LAYERS);
 /** Modules that load the TypeScript compiler (megabytes): only the engine process and the CLI. */
 const HEAVY = ['tokenClasses', 'syntaxCheck'];
 /** Folders that run in the extension host, where activation must stay light. */
-const EXTENSION_HOST = ['vscode', 'completion', 'analysis', 'webview'];
+const EXTENSION_HOST = ['vscode', 'completion', 'analysis', 'webview', 'explain'];
 
 function layerRules(
   folder,

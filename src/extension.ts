@@ -1,40 +1,89 @@
-// Extension entry: activate() only wires. The engine runs in the forked engine host
-// (dist/engineHost.js) and is loaded lazily by the engine manager; the completion pipeline
-// (src/completion) is vscode-free and reached through the inline provider adapter.
+// Extension entry: activate() only wires; the named helpers below build each part. The engine
+// runs in the forked engine host (dist/engineHost.js) and is loaded lazily by the engine manager;
+// the completion pipeline (src/completion) is vscode-free and reached through the inline provider
+// adapter; the routing panel is fed through its RoutingSink (src/vscode/core/routingSink.ts).
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { CompletionPipeline, engineClientAdapter } from './completion/pipeline';
+import { CompletionPipeline, engineClientAdapter, type PipelineEvent } from './completion/pipeline';
 import { EngineClient } from './host/engineClient';
-import { COMMANDS } from './vscode/core/commandIds';
 import { registerCommands } from './vscode/commands';
-import { EngineManager, withHangTimeout } from './vscode/core/engineManager';
-import { InlineProvider, SUPPORTED_SCHEMES } from './vscode/inlineProvider';
+import { COMMANDS } from './vscode/core/commandIds';
+import { EngineManager, withHangTimeout, type EngineState } from './vscode/core/engineManager';
 import { resolveModelDir } from './vscode/core/modelDir';
-import { completionSettings, describePipelineEvent } from './vscode/core/pipelineApi';
-import { Settings } from './vscode/settings';
-import { StatusBar } from './vscode/statusBar';
-import { registerAnalyzeCommands } from './vscode/analyzeCommands';
 import { panelModel } from './vscode/core/panelState';
-import { RoutingPanel } from './vscode/routingPanel';
+import { completionSettings, describePipelineEvent } from './vscode/core/pipelineApi';
+import { pipelineRouting } from './vscode/core/routingSink';
+import { InlineProvider, SUPPORTED_SCHEMES, type ShownSuggestion } from './vscode/inlineProvider';
+import { activeEditorFile, RoutingPanel } from './vscode/routingPanel';
+import { Settings, type SettingsChange } from './vscode/settings';
+import { StatusBar } from './vscode/statusBar';
+
+type Log = vscode.LogOutputChannel;
 
 export function activate(context: vscode.ExtensionContext): void {
   const subs = context.subscriptions;
-  const log = vscode.window.createOutputChannel('MoE Lens', { log: true });
-  subs.push(log);
-  const settings = new Settings(log);
-  subs.push(settings);
+  const own = <T extends vscode.Disposable>(d: T): T => (subs.push(d), d);
+  const log = own(vscode.window.createOutputChannel('MoE Lens', { log: true }));
+  const settings = own(new Settings(log));
+  const client = createEngineClient(context.extensionPath, log);
+  const engine = own(createEngineManager(context.extensionPath, client, settings, log));
+  const panel = own(new RoutingPanel(context.extensionUri, log));
+  const pipeline = own(createPipeline(client, settings, log));
+  const provider = own(new InlineProvider(pipeline, engine, settings, log));
+  own(registerInlineProvider(provider));
+  const statusBar = own(new StatusBar(settings, engine, provider));
+  // The panel follows the pipeline's generations and the completion the editor actually shows.
+  const routing = pipelineRouting(panel, activeEditorFile, (m) => log.warn(m));
+  pipeline.onEvent = (e) => {
+    routing.onEvent(e); // first, and it never breaks a completion (a panel error is logged)
+    statusBar.onPipelineEvent(e);
+    logPipelineEvent(log, e);
+  };
+  subs.push(
+    provider.onDidShowSuggestion((s) => {
+      routing.onShown(s);
+      traceShownRouting(log, s);
+    }),
+    // Full router distributions only while someone looks.
+    panel.onDidChangeVisibility((visible) => (pipeline.routerProbs = visible)),
+    engine.onDidChangeState((state) => followModel(state, panel, pipeline)),
+    settings.onDidChange((change) => followSettings(change, settings, engine)),
+    ...registerCommands({
+      extensionPath: context.extensionPath,
+      client,
+      engine,
+      provider,
+      panel,
+      routing: panel,
+      settings,
+      log,
+    }),
+  );
+  log.info(`MoE Lens ${String(context.extension.packageJSON.version)} activated`);
+}
 
-  const client = new EngineClient({
-    hostPath: path.join(context.extensionPath, 'dist', 'engineHost.js'),
+export function deactivate(): void {}
+
+function createEngineClient(extensionPath: string, log: Log): EngineClient {
+  return new EngineClient({
+    hostPath: path.join(extensionPath, 'dist', 'engineHost.js'),
     log: (m) => log.info(`engine: ${m}`),
   });
-  const engine = new EngineManager({
+}
+
+function createEngineManager(
+  extensionPath: string,
+  client: EngineClient,
+  settings: Settings,
+  log: Log,
+): EngineManager {
+  return new EngineManager({
     client,
     settings: () => settings.current,
     resolveModelDir: (setting) =>
       resolveModelDir(setting, {
-        extensionRoot: context.extensionPath,
+        extensionRoot: extensionPath,
         home: os.homedir(),
         workspaceFolder: vscode.workspace.workspaceFolders?.[0]?.uri.fsPath,
       }),
@@ -48,96 +97,68 @@ export function activate(context: vscode.ExtensionContext): void {
           },
         ),
       ),
-    showError: (message) => {
-      void vscode.window
-        .showErrorMessage(`MoE Lens: ${message}`, 'Select Model…', 'Show Log')
-        .then((choice) => {
-          if (choice === 'Select Model…') void vscode.commands.executeCommand(COMMANDS.selectModel);
-          else if (choice === 'Show Log') log.show();
-        });
-    },
+    showError: (message) => showEngineError(message, log),
     log,
   });
-  subs.push(engine);
+}
 
-  const panel = new RoutingPanel(context.extensionUri, log);
-  subs.push(panel);
+/** An engine failure, with the two ways out. */
+function showEngineError(message: string, log: Log): void {
+  void vscode.window
+    .showErrorMessage(`MoE Lens: ${message}`, 'Select Model…', 'Show Log')
+    .then((choice) => {
+      if (choice === 'Select Model…') void vscode.commands.executeCommand(COMMANDS.selectModel);
+      else if (choice === 'Show Log') log.show();
+    });
+}
 
-  // The status bar needs the provider, which needs the pipeline: it joins once built.
-  const statusRef: { bar?: StatusBar } = {};
-  const pipeline = new CompletionPipeline(
+function registerInlineProvider(provider: InlineProvider): vscode.Disposable {
+  return vscode.languages.registerInlineCompletionItemProvider(
+    SUPPORTED_SCHEMES.map((scheme) => ({ scheme })),
+    provider,
+  );
+}
+
+function createPipeline(client: EngineClient, settings: Settings, log: Log): CompletionPipeline {
+  return new CompletionPipeline(
     engineClientAdapter(withHangTimeout(client)),
     () => completionSettings(settings.current),
     (m) => log.warn(`completion: ${m}`),
   );
-  pipeline.onEvent = (e) => {
-    try {
-      panel.onPipelineEvent(e); // the panel must never break a completion
-    } catch (err) {
-      log.warn(`routing panel: ${err instanceof Error ? err.message : String(err)}`);
-    }
-    statusRef.bar?.onPipelineEvent(e);
-    const line = describePipelineEvent(e);
-    if (line === null) return;
-    if (e.type === 'error') log.warn(`completion ${line}`);
-    // Why a request produced nothing: one line at Info level (the rest is trace).
-    else if (e.type === 'none' && e.code !== 'cancelled') log.info(`completion ${line}`);
-    else log.trace(`completion ${line}`);
-  };
-  subs.push(pipeline);
-  const provider = new InlineProvider(pipeline, engine, settings, log);
-  subs.push(provider);
-  subs.push(
-    vscode.languages.registerInlineCompletionItemProvider(
-      SUPPORTED_SCHEMES.map((scheme) => ({ scheme })),
-      provider,
-    ),
-  );
-  statusRef.bar = new StatusBar(settings, engine, provider);
-  subs.push(statusRef.bar);
-
-  // The expert-routing panel follows the completion the editor actually shows.
-  subs.push(
-    provider.onDidShowSuggestion((s) => {
-      try {
-        panel.onShown(s);
-      } catch (e) {
-        log.warn(`routing panel: ${e instanceof Error ? e.message : String(e)}`);
-      }
-      // Trace: what the engine reported for the shown text (the e2e test compares the panel).
-      // Built only at trace level: it is a JSON of every token × layer on every suggestion.
-      if (log.logLevel === vscode.LogLevel.Trace) {
-        const routing = s.tokens.map((t) => [
-          t.text,
-          t.routing.map((r) => [r.layer, ...r.experts]),
-        ]);
-        log.trace(`completion #${s.requestId} shown routing ${JSON.stringify(routing)}`);
-      }
-    }),
-    panel.onDidChangeVisibility((visible) => {
-      pipeline.routerProbs = visible; // full router distributions only while someone looks
-    }),
-    engine.onDidChangeState((state) => {
-      if (state.kind === 'ready') {
-        panel.setModel(panelModel(path.basename(state.modelDir), state.info));
-        pipeline.setModel(state.info); // its context sizes the prompt window
-      } else if (state.kind !== 'loading') {
-        panel.setModel(null);
-        pipeline.setModel(null);
-      }
-    }),
-  );
-  subs.push(...registerAnalyzeCommands({ client, engine, panel, settings, log }));
-  subs.push(
-    ...registerCommands({ extensionPath: context.extensionPath, settings, engine, provider, log }),
-  );
-  subs.push(
-    settings.onDidChange((change) => {
-      engine.settingsChanged((key) => change.affects(key));
-      if (change.affects('enable') && !settings.current.enable) void engine.unload('disabled');
-    }),
-  );
-  log.info(`MoE Lens ${String(context.extension.packageJSON.version)} activated`);
 }
 
-export function deactivate(): void {}
+/** One line per pipeline event: errors warn, why a request produced nothing is Info, the rest trace. */
+function logPipelineEvent(log: Log, e: PipelineEvent): void {
+  const line = describePipelineEvent(e);
+  if (line === null) return;
+  if (e.type === 'error') log.warn(`completion ${line}`);
+  else if (e.type === 'none' && e.code !== 'cancelled') log.info(`completion ${line}`);
+  else log.trace(`completion ${line}`);
+}
+
+/**
+ * Trace: what the engine reported for the shown text (the e2e test compares the panel). Built
+ * only at trace level: it is a JSON of every token × layer on every suggestion.
+ */
+function traceShownRouting(log: Log, s: ShownSuggestion): void {
+  if (log.logLevel !== vscode.LogLevel.Trace) return;
+  const routing = s.tokens.map((t) => [t.text, t.routing.map((r) => [r.layer, ...r.experts])]);
+  log.trace(`completion #${s.requestId} shown routing ${JSON.stringify(routing)}`);
+}
+
+/** The panel and the pipeline follow the loaded model (its context sizes the prompt window). */
+function followModel(state: EngineState, panel: RoutingPanel, pipeline: CompletionPipeline): void {
+  if (state.kind === 'ready') {
+    panel.setModel(panelModel(path.basename(state.modelDir), state.info));
+    pipeline.setModel(state.info);
+  } else if (state.kind !== 'loading') {
+    panel.setModel(null);
+    pipeline.setModel(null);
+  }
+}
+
+/** Settings that need the engine reloaded; disabling completion unloads the model. */
+function followSettings(change: SettingsChange, settings: Settings, engine: EngineManager): void {
+  engine.settingsChanged((key) => change.affects(key));
+  if (change.affects('enable') && !settings.current.enable) void engine.unload('disabled');
+}

@@ -1,8 +1,9 @@
 // The routing panel's webview: one panel at a time, created on demand beside the editor. The
-// host keeps the state (panelState.ts) and resends it whenever the webview says `ready` (first
-// load, or shown again after being hidden); exports go through a save dialog.
+// host keeps the state (core/panelState.ts) and resends it whenever the webview says `ready`
+// (first load, or shown again after being hidden). The panel is the RoutingSink
+// (core/routingSink.ts) that completions, Explain and Analyze feed. Exports go through a save
+// dialog.
 import * as vscode from 'vscode';
-import type { PipelineEvent } from '../completion/pipeline';
 import {
   parseWebviewMessage,
   type Analysis,
@@ -12,7 +13,8 @@ import {
 } from '../webview/protocol';
 import { Disposable } from './core/lifecycle';
 import { panelHtml } from './core/panelHtml';
-import { PanelStateStore, type ShownSuggestionLike } from './core/panelState';
+import { PanelStateStore } from './core/panelState';
+import type { RoutingShown, RoutingSink, RoutingStart, RoutingStream } from './core/routingSink';
 
 export const PANEL_VIEW_TYPE = 'moeLens.routingPanel';
 
@@ -23,7 +25,7 @@ const EXPORT_FILTERS: Record<ExportFormat, Record<string, string[]>> = {
   png: { 'PNG image': ['png'] },
 };
 
-export class RoutingPanel extends Disposable {
+export class RoutingPanel extends Disposable implements RoutingSink {
   private panel: vscode.WebviewPanel | null = null;
   private ready = false;
   readonly store: PanelStateStore;
@@ -36,16 +38,7 @@ export class RoutingPanel extends Disposable {
     private readonly log: Pick<vscode.LogOutputChannel, 'warn' | 'info'>,
   ) {
     super();
-    this.store = new PanelStateStore(
-      (m) => this.post(m),
-      () => {
-        const doc = vscode.window.activeTextEditor?.document;
-        return {
-          file: doc ? vscode.workspace.asRelativePath(doc.uri, false) : '',
-          languageId: doc?.languageId ?? '',
-        };
-      },
-    );
+    this.store = new PanelStateStore((m) => this.post(m));
   }
 
   get visible(): boolean {
@@ -58,16 +51,53 @@ export class RoutingPanel extends Disposable {
       this.panel.reveal(undefined, true);
       return;
     }
-    const media = vscode.Uri.joinPath(this.extensionUri, 'media');
     const panel = vscode.window.createWebviewPanel(
       PANEL_VIEW_TYPE,
       'MoE Lens: Expert Routing',
       { viewColumn: vscode.ViewColumn.Beside, preserveFocus: true },
-      { enableScripts: true, localResourceRoots: [media] },
+      this.webviewOptions(),
     );
+    this.attach(panel);
+  }
+
+  setModel(model: PanelModel | null): void {
+    this.store.setModel(model);
+  }
+
+  start(meta: RoutingStart): RoutingStream {
+    if (meta.reveal) this.show('live');
+    return this.store.start(meta);
+  }
+
+  shown(s: RoutingShown): void {
+    // Show a workspace-relative path, never a file:// URI.
+    const uri = /^[a-z][\w+.-]*:/i.test(s.file) ? vscode.Uri.parse(s.file) : null;
+    this.store.shown({ ...s, file: uri ? vscode.workspace.asRelativePath(uri, false) : s.file });
+  }
+
+  analysis(a: Analysis): void {
+    this.store.setAnalysis(a);
+    this.show('analysis');
+  }
+
+  override dispose(): void {
+    this.panel?.dispose();
+    super.dispose();
+  }
+
+  private webviewOptions(): vscode.WebviewPanelOptions & vscode.WebviewOptions {
+    return {
+      enableScripts: true,
+      localResourceRoots: [vscode.Uri.joinPath(this.extensionUri, 'media')],
+    };
+  }
+
+  /** Makes `panel` this host's panel: strict-CSP HTML, message and visibility handlers. */
+  private attach(panel: vscode.WebviewPanel): void {
     this.panel = panel;
     this.ready = false;
     const webview = panel.webview;
+    const media = vscode.Uri.joinPath(this.extensionUri, 'media');
     webview.html = panelHtml({
       cspSource: webview.cspSource,
       scriptUri: webview.asWebviewUri(vscode.Uri.joinPath(media, 'panel.js')).toString(),
@@ -92,31 +122,7 @@ export class RoutingPanel extends Disposable {
       this.ready = false;
       this._onDidChangeVisibility.fire(false);
     });
-    this._onDidChangeVisibility.fire(true);
-  }
-
-  setModel(model: PanelModel | null): void {
-    this.store.setModel(model);
-  }
-
-  onPipelineEvent(e: PipelineEvent): void {
-    this.store.onPipelineEvent(e);
-  }
-
-  onShown(s: ShownSuggestionLike): void {
-    // Show a workspace-relative path, never a file:// URI.
-    const uri = /^[a-z][\w+.-]*:/i.test(s.uri) ? vscode.Uri.parse(s.uri) : null;
-    this.store.onShown({ ...s, uri: uri ? vscode.workspace.asRelativePath(uri, false) : s.uri });
-  }
-
-  showAnalysis(a: Analysis): void {
-    this.store.setAnalysis(a);
-    this.show('analysis');
-  }
-
-  override dispose(): void {
-    this.panel?.dispose();
-    super.dispose();
+    this._onDidChangeVisibility.fire(panel.visible);
   }
 
   private post(m: HostMessage): void {
@@ -170,4 +176,13 @@ export class RoutingPanel extends Disposable {
     await vscode.workspace.fs.writeFile(target, bytes);
     this.log.info(`exported ${format} to ${target.fsPath}`);
   }
+}
+
+/** The file being typed in, for a streaming completion's header (workspace-relative). */
+export function activeEditorFile(): { file: string; languageId: string } {
+  const doc = vscode.window.activeTextEditor?.document;
+  return {
+    file: doc ? vscode.workspace.asRelativePath(doc.uri, false) : '',
+    languageId: doc?.languageId ?? '',
+  };
 }

@@ -1,11 +1,13 @@
 // The routing panel's host side without VS Code: the HTML shell's Content-Security-Policy and
-// the live view's rules (stream, shown, fall back after a cancelled or empty generation).
+// the live view's rules (stream, shown, fall back after a cancelled or empty generation), fed
+// from pipeline events through the routing-sink adapter as in the extension.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { PipelineEvent } from '../../src/completion/pipeline';
 import type { GeneratedToken } from '../../src/engine/generate';
 import { contentSecurityPolicy, makeNonce, panelHtml } from '../../src/vscode/core/panelHtml';
 import { PanelStateStore } from '../../src/vscode/core/panelState';
+import { pipelineRouting } from '../../src/vscode/core/routingSink';
 import type { HostMessage } from '../../src/webview/protocol';
 
 test('panel HTML: strict CSP with a nonce, only webview-resource assets, no inline code', () => {
@@ -67,12 +69,14 @@ const generation = (
 
 test('live view: streams, shows, falls back to the last shown completion', () => {
   const sent: HostMessage[] = [];
-  const store = new PanelStateStore(
-    (m) => sent.push(m),
+  const store = new PanelStateStore((m) => sent.push(m));
+  const routing = pipelineRouting(
+    store,
     () => ({ file: 'src/a.ts', languageId: 'typescript' }),
+    (m) => assert.fail(m),
   );
-  store.onPipelineEvent(tokenEvent(1, tok(5, 'foo')));
-  store.onPipelineEvent(tokenEvent(1, tok(6, '()')));
+  routing.onEvent(tokenEvent(1, tok(5, 'foo')));
+  routing.onEvent(tokenEvent(1, tok(6, '()')));
   assert.deepEqual(
     sent.map((m) => m.type),
     ['liveStart', 'liveToken', 'liveToken'],
@@ -87,9 +91,8 @@ test('live view: streams, shows, falls back to the last shown completion', () =>
     ],
   );
 
-  store.onPipelineEvent(generation(1, 'done', 'foo()'));
-  store.onShown({
-    requestId: 1,
+  routing.onEvent(generation(1, 'done', 'foo()'));
+  routing.onShown({
     text: 'foo',
     tokens: [tok(5, 'foo')],
     latencyMs: 12,
@@ -99,24 +102,29 @@ test('live view: streams, shows, falls back to the last shown completion', () =>
   assert.equal(store.state.live?.status, 'shown');
   assert.equal(store.state.live?.shownText, 'foo');
   assert.equal(store.state.live?.tokens.length, 1);
+  const shownId = store.state.live?.requestId;
 
   // A speculative precompute never streams into the view.
   sent.length = 0;
-  store.onPipelineEvent(tokenEvent(2, tok(7, 'x'), true));
+  routing.onEvent(tokenEvent(2, tok(7, 'x'), true));
   assert.equal(sent.length, 0);
 
   // A new request streams, then is cancelled: back to request 1's completion.
-  store.onPipelineEvent(tokenEvent(3, tok(8, 'bar')));
-  assert.equal(store.state.live?.requestId, 3);
-  store.onPipelineEvent(generation(3, 'cancelled', ''));
-  assert.equal(store.state.live?.requestId, 1);
+  routing.onEvent(tokenEvent(3, tok(8, 'bar')));
+  assert.equal(store.state.live?.status, 'generating');
+  assert.deepEqual(
+    store.state.live?.tokens.map((t) => t.text),
+    ['bar'],
+  );
+  routing.onEvent(generation(3, 'cancelled', ''));
+  assert.equal(store.state.live?.requestId, shownId);
   const last = sent.at(-1);
-  assert.ok(last?.type === 'liveCancelled' && last.fallback?.requestId === 1);
+  assert.ok(last?.type === 'liveCancelled' && last.fallback?.requestId === shownId);
 
   // A generation that ends with nothing to show also falls back.
-  store.onPipelineEvent(tokenEvent(4, tok(9, '}')));
-  store.onPipelineEvent(generation(4, 'done', ''));
-  assert.equal(store.state.live?.requestId, 1);
+  routing.onEvent(tokenEvent(4, tok(9, '}')));
+  routing.onEvent(generation(4, 'done', ''));
+  assert.equal(store.state.live?.requestId, shownId);
 
   // resend() hands a reloaded webview the whole state.
   sent.length = 0;

@@ -1,8 +1,9 @@
 // activate() against the in-memory vscode mock: everything contributed is registered and owned
-// by context.subscriptions; a missing or corrupt model gives exactly one error notification
-// while the editor keeps asking; with the built engine host (dist/engineHost.js, `npm run
-// build`) and the stand-in model in models/, the first request loads it under the progress
-// notification and the status bar names it.
+// by context.subscriptions; a missing or corrupt model
+// gives exactly one error notification while the editor keeps asking; with the built engine host
+// (dist/engineHost.js, `npm run build`) and the stand-in model in models/, the first request
+// loads it under the progress notification, the status bar names it, and the open routing panel
+// follows the completion (model, stream, shown) through the routing sink.
 import './vscodeMock';
 import { after, beforeEach, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -12,6 +13,7 @@ import { execSync } from 'node:child_process';
 import { join } from 'node:path';
 import { activate } from '../../src/extension';
 import { COMMANDS, INTERNAL_COMMANDS } from '../../src/vscode/core/commandIds';
+import type { HostMessage } from '../../src/webview/protocol';
 import {
   CancellationTokenSource,
   commands,
@@ -41,7 +43,12 @@ function start(extensionPath: string, config: Record<string, unknown> = {}) {
   const version = (
     JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }
   ).version;
-  activate({ subscriptions, extensionPath, extension: { packageJSON: { version } } } as never);
+  activate({
+    subscriptions,
+    extensionPath,
+    extensionUri: Uri.file(extensionPath),
+    extension: { packageJSON: { version } },
+  } as never);
   const provider = state.providers[0]?.provider as Provider;
   const text = 'const x = 1;\nfunction f() {\n  return \n}\n';
   const offset = text.indexOf('return ') + 'return '.length;
@@ -149,6 +156,38 @@ test('the stand-in model loads lazily on the first request, once', { skip }, asy
     const tooltip = status()?.tooltip?.value ?? '';
     assert.match(tooltip, /Execution provider: cpu/);
     assert.match(tooltip, /Last suggestion: cache hit/);
+  } finally {
+    stop();
+  }
+});
+
+test('the open routing panel follows the model and the completion shown', { skip }, async () => {
+  const { request } = start(ROOT, {
+    threads: 1,
+    executionProvider: 'cpu',
+    debounceMs: 0,
+    maxTokens: 4,
+    modelPath: TINY,
+    minConfidence: -20, // a random model is never confident
+  });
+  try {
+    await commands.executeCommand(COMMANDS.showRoutingPanel);
+    const webview = state.panels[0];
+    assert.ok(webview, 'the command opened the panel');
+    webview.receive({ type: 'ready' });
+    const items = (await request()) as { insertText: string }[];
+    assert.equal(items.length, 1);
+    const posted = webview.posted as HostMessage[];
+    const types = posted.map((m) => m.type);
+    assert.equal(types[0], 'state');
+    assert.ok(types.includes('model'), types.join(' '));
+    const start = types.indexOf('liveStart');
+    assert.ok(start > 0 && types[start + 1] === 'liveToken', types.join(' '));
+    const shown = [...posted].reverse().find((m) => m.type === 'liveShown');
+    assert.ok(shown?.type === 'liveShown');
+    assert.equal(shown.live.file, 'src/a.ts', 'a workspace-relative path, not a URI');
+    assert.ok(shown.live.requestId > 0);
+    assert.ok(items[0]?.insertText.startsWith(shown.live.shownText ?? '\0'));
   } finally {
     stop();
   }

@@ -6,7 +6,8 @@ import './vscodeMock';
 import assert from 'node:assert/strict';
 import { beforeEach, test } from 'node:test';
 import type { AnalyzedText } from '../../src/analysis/analyzeText';
-import { registerAnalyzeCommands, type AnalyzeDeps } from '../../src/vscode/analyzeCommands';
+import * as analyze from '../../src/vscode/commands/analyze';
+import * as explain from '../../src/vscode/commands/explain';
 import { COMMANDS } from '../../src/vscode/core/commandIds';
 import { defaultSettings } from '../../src/vscode/core/settingsSchema';
 import { commands, state, textDocument, Uri, window, workspace } from './vscodeMock';
@@ -67,15 +68,18 @@ const deps = {
       return { experts: 4, topK: 2, moeLayers: [0], chat: false };
     },
   },
-  panel: {
-    show() {},
-    showAnalysis(a: unknown) {
+  routing: {
+    start() {
+      return { token() {}, end() {} };
+    },
+    shown() {},
+    analysis(a: unknown) {
       shown.push(a);
     },
   },
   settings: { current: defaultSettings() },
   log: { error() {}, info() {}, warn() {} },
-} as unknown as AnalyzeDeps;
+} as unknown as analyze.AnalyzeDeps & explain.ExplainDeps;
 
 beforeEach(() => {
   state.reset();
@@ -83,7 +87,8 @@ beforeEach(() => {
   seen.stats = [];
   seen.engineTexts = [];
   shown.length = 0;
-  registerAnalyzeCommands(deps);
+  analyze.register(deps);
+  explain.register(deps);
 });
 
 test("Analyze Routing of Workspace: a workspace's secrets.py is never read", async () => {

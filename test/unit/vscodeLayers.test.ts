@@ -1,6 +1,7 @@
 // The vscode layer's split (eslint.config.mjs, docs/ARCHITECTURE.md "Layers"): src/vscode/core
 // holds what runs without the vscode module (unit-tested in plain Node) and ESLint keeps it so;
-// every other file of src/vscode uses vscode (so nothing vscode-free hides outside core).
+// every other file of src/vscode uses vscode (so nothing vscode-free hides outside core). Explain's
+// logic lives in src/explain, below the vscode layer.
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
@@ -77,4 +78,31 @@ test('every file of src/vscode outside core uses vscode; no file in core does', 
       inCore ? `${f} imports vscode` : `${f} is vscode-free: it belongs in src/vscode/core`,
     );
   }
+});
+
+test('src/explain: no vscode, no vscode layer, the engine and host as types only', async () => {
+  const wrong: [string, RegExp][] = [
+    ["import * as vscode from 'vscode';\nvoid vscode;\n", /src\/explain must not import vscode/],
+    [
+      "import { x } from '../vscode/core/panelState';\nx();\n",
+      /src\/explain must not import src\/vscode/,
+    ],
+    ["import { Engine } from '../engine/engine';\nvoid Engine;\n", /must not import src\/engine/],
+    ["import { x } from '../host/engineClient';\nx();\n", /must not import src\/host/],
+    ["import { x } from '../language/tokenClasses';\nx();\n", /TypeScript compiler must not load/],
+  ];
+  for (const [code, message] of wrong) {
+    const errors = await importErrors('src/explain/x.ts', code);
+    assert.equal(errors.length, 1, `${code.trim()} -> ${JSON.stringify(errors)}`);
+    assert.match(errors[0] as string, message);
+  }
+  const ok = [
+    "import { proseGate } from '../completion/gate';\nproseGate('');\n",
+    "import type { EngineApi } from '../host/protocol';\nexport type A = EngineApi;\n",
+    "import type { GeneratedToken } from '../engine/generate';\nexport type T = GeneratedToken;\n",
+    "import { x } from '../format/errors';\nx();\n",
+  ];
+  for (const code of ok) assert.deepEqual(await importErrors('src/explain/x.ts', code), [], code);
+  const vscodeUsesExplain = "import { x } from '../../explain/docComment';\nx();\n";
+  assert.deepEqual(await importErrors('src/vscode/commands/x.ts', vscodeUsesExplain), []);
 });

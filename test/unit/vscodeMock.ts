@@ -61,6 +61,9 @@ export class Uri {
   static from(c: { scheme: string; path: string }): Uri {
     return new Uri(c.scheme, c.path);
   }
+  static joinPath(base: Uri, ...parts: string[]): Uri {
+    return new Uri(base.scheme, posix.join(base.path, ...parts));
+  }
   static parse(value: string): Uri {
     const m = /^([a-z][\w+.-]*):\/\/(.*)$/i.exec(value);
     return m ? new Uri(m[1] as string, m[2] as string) : new Uri('file', value);
@@ -73,6 +76,7 @@ export class Uri {
   }
 }
 
+export const ViewColumn = { Active: -1, Beside: -2, One: 1, Two: 2 } as const;
 export const InlineCompletionTriggerKind = { Invoke: 0, Automatic: 1 } as const;
 export const StatusBarAlignment = { Left: 1, Right: 2 } as const;
 export const ProgressLocation = { SourceControl: 1, Window: 10, Notification: 15 } as const;
@@ -89,6 +93,59 @@ export class CancellationTokenSource {
     this.token.isCancellationRequested = true;
     this.emitter.fire();
   }
+}
+
+/** A webview panel: records what the host did to it; `receive` plays the webview's side. */
+export class WebviewPanel {
+  visible = true;
+  disposed = false;
+  reveals = 0;
+  /** Messages the host posted to the webview. */
+  readonly posted: unknown[] = [];
+  private readonly received = new EventEmitter<unknown>();
+  private readonly viewState = new EventEmitter<void>();
+  private readonly disposing = new EventEmitter<void>();
+  readonly webview = {
+    html: '',
+    options: {} as { enableScripts?: boolean; localResourceRoots?: Uri[] },
+    cspSource: 'https://mock.vscode-cdn.net',
+    asWebviewUri: (u: Uri) => Uri.from({ scheme: 'https', path: `mock.vscode-cdn.net${u.path}` }),
+    postMessage: async (m: unknown) => {
+      this.posted.push(m);
+      return true;
+    },
+    onDidReceiveMessage: this.received.event,
+  };
+  readonly onDidChangeViewState = this.viewState.event;
+  readonly onDidDispose = this.disposing.event;
+
+  constructor(
+    readonly viewType: string,
+    readonly title: string,
+    options: { enableScripts?: boolean; localResourceRoots?: Uri[] } = {},
+  ) {
+    this.webview.options = options;
+  }
+  reveal(): void {
+    this.reveals++;
+  }
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    this.disposing.fire();
+  }
+  /** The webview posts `m` to the host. */
+  receive(m: unknown): void {
+    this.received.fire(m);
+  }
+  setVisible(visible: boolean): void {
+    this.visible = visible;
+    this.viewState.fire();
+  }
+}
+
+export interface WebviewPanelSerializer {
+  deserializeWebviewPanel(panel: WebviewPanel, state: unknown): Promise<void>;
 }
 
 export interface StatusItem {
@@ -108,7 +165,12 @@ export const state = {
   messages: [] as { kind: 'info' | 'warning' | 'error'; text: string }[],
   progress: [] as string[],
   logs: [] as string[],
+  /** Panels createWebviewPanel made (restored ones are made by the test). */
+  panels: [] as WebviewPanel[],
+  serializers: new Map<string, WebviewPanelSerializer>(),
   reset(): void {
+    this.panels = [];
+    this.serializers.clear();
     this.config.clear();
     this.commands.clear();
     this.providers = [];
@@ -186,6 +248,21 @@ export const window = {
     state.progress.push(opts.title ?? '');
     return task({ report: () => {} }, new CancellationTokenSource().token);
   },
+  createWebviewPanel(
+    viewType: string,
+    title: string,
+    _show: unknown,
+    options: { enableScripts?: boolean; localResourceRoots?: Uri[] },
+  ) {
+    const panel = new WebviewPanel(viewType, title, options);
+    state.panels.push(panel);
+    return panel;
+  },
+  registerWebviewPanelSerializer(viewType: string, serializer: WebviewPanelSerializer) {
+    if (state.serializers.has(viewType)) throw new Error(`serializer ${viewType} twice`);
+    state.serializers.set(viewType, serializer);
+    return { dispose: () => state.serializers.delete(viewType) };
+  },
   showQuickPick: async () => undefined,
   showOpenDialog: async () => undefined,
   visibleTextEditors: [] as unknown[],
@@ -234,6 +311,7 @@ export function textDocument(path: string, text: string, languageId = 'typescrip
       for (let i = 0; i < p.line; i++) off += (lines[i] ?? '').length + 1;
       return off + p.character;
     },
+    positionAt: (offset: number) => positionAt(text, offset),
   };
 }
 
@@ -251,6 +329,7 @@ const vscode = {
   MarkdownString,
   ThemeColor,
   Uri,
+  ViewColumn,
   InlineCompletionTriggerKind,
   StatusBarAlignment,
   ProgressLocation,

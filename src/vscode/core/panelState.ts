@@ -2,13 +2,14 @@
 // or not open yet) and the messages that keep a visible webview in step. vscode-free: the live
 // view's rules are unit-tested here.
 //
-// Live view rules: tokens of a (non-speculative) generation stream in as "generating"; when the
-// editor shows a suggestion it replaces the view ("shown", only the tokens covering the shown
-// text); a generation that is cancelled or yields nothing gives way to the last shown one again.
+// Live view rules: tokens of a generation stream in as "generating" (the latest stream wins; a
+// replaced one is ignored); when the editor shows a suggestion it replaces the view ("shown",
+// only the tokens covering the shown text); a generation that is cancelled or yields nothing
+// gives way to the last shown one again. Stream ids are the store's own (1, 2, ...), whoever
+// produces the routing (the completion pipeline, Explain).
 import type { ModelInfo } from '../../engine/engine';
 import type { GeneratedToken } from '../../engine/generate';
 import type { LayerRouting } from '../../format/routing';
-import type { PipelineEvent } from '../../completion/pipeline';
 import type {
   Analysis,
   HostMessage,
@@ -18,6 +19,7 @@ import type {
   PanelState,
   PanelToken,
 } from '../../webview/protocol';
+import type { RoutingEnd, RoutingShown, RoutingStart, RoutingStream } from './routingSink';
 
 export function toPanelRouting(r: LayerRouting & { entropy?: number }): PanelRouting {
   const out: PanelRouting = { layer: r.layer, experts: r.experts, weights: r.weights };
@@ -55,28 +57,14 @@ export function panelModel(name: string, info: ModelInfo): PanelModel {
   };
 }
 
-export interface ShownSuggestionLike {
-  requestId: number;
-  text: string;
-  tokens: GeneratedToken[];
-  latencyMs: number;
-  uri: string;
-  languageId: string;
-}
-
 export class PanelStateStore {
   readonly state: PanelState = { model: null, live: null, analysis: null, view: 'live' };
   /** The last completion the editor showed (the fallback of a cancelled stream). */
   private lastShown: LiveCompletion | null = null;
+  /** The last stream id handed out (ids of the live view, never the pipeline's request ids). */
+  private lastId = 0;
 
-  constructor(
-    private readonly post: (m: HostMessage) => void,
-    /** The file the user is typing in (for a streaming completion's header). */
-    private readonly currentFile: () => { file: string; languageId: string } = () => ({
-      file: '',
-      languageId: '',
-    }),
-  ) {}
+  constructor(private readonly post: (m: HostMessage) => void) {}
 
   /** The full state, for a webview that just said `ready`. */
   resend(): void {
@@ -99,32 +87,29 @@ export class PanelStateStore {
     this.post({ type: 'analysis', analysis });
   }
 
-  onPipelineEvent(e: PipelineEvent): void {
-    if (e.type === 'token') {
-      if (e.speculative) return; // precomputed for later: shown (if ever) through onShown
-      let live = this.state.live;
-      if (!live || live.requestId !== e.requestId || live.status !== 'generating') {
-        const { file, languageId } = this.currentFile();
-        live = { requestId: e.requestId, status: 'generating', file, languageId, tokens: [] };
-        this.state.live = live;
-        this.post({ type: 'liveStart', live });
-      }
-      const token = toPanelToken(e.token);
-      live.tokens.push(token);
-      this.post({ type: 'liveToken', requestId: e.requestId, token });
-      return;
-    }
-    if (e.type !== 'generation' || e.speculative) return;
-    const live = this.state.live;
-    if (!live || live.requestId !== e.requestId || live.status !== 'generating') return;
-    if (e.outcome !== 'done' || e.text === '') this.fallBack(e.requestId);
+  /** A generation starts streaming: it replaces whatever streamed before. */
+  start(meta: Pick<RoutingStart, 'file' | 'languageId'>): RoutingStream {
+    const requestId = ++this.lastId;
+    const live: LiveCompletion = {
+      requestId,
+      status: 'generating',
+      file: meta.file,
+      languageId: meta.languageId,
+      tokens: [],
+    };
+    this.state.live = live;
+    this.post({ type: 'liveStart', live });
+    return {
+      token: (t) => this.token(requestId, t),
+      end: (r) => this.end(requestId, r),
+    };
   }
 
-  onShown(s: ShownSuggestionLike): void {
+  shown(s: RoutingShown): void {
     const live: LiveCompletion = {
-      requestId: s.requestId,
+      requestId: ++this.lastId,
       status: 'shown',
-      file: s.uri,
+      file: s.file,
       languageId: s.languageId,
       tokens: s.tokens.map((t) => toPanelToken(t)),
       shownText: s.text,
@@ -133,6 +118,25 @@ export class PanelStateStore {
     this.lastShown = live;
     this.state.live = live;
     this.post({ type: 'liveShown', live });
+  }
+
+  /** The stream `requestId` while it is the one in the live view, still generating. */
+  private streaming(requestId: number): LiveCompletion | null {
+    const live = this.state.live;
+    return live?.requestId === requestId && live.status === 'generating' ? live : null;
+  }
+
+  private token(requestId: number, t: GeneratedToken): void {
+    const live = this.streaming(requestId);
+    if (!live) return; // another stream replaced it
+    const token = toPanelToken(t);
+    live.tokens.push(token);
+    this.post({ type: 'liveToken', requestId, token });
+  }
+
+  private end(requestId: number, r: RoutingEnd): void {
+    if (!this.streaming(requestId)) return;
+    if (r.outcome !== 'done' || r.text === '') this.fallBack(requestId);
   }
 
   private fallBack(requestId: number): void {
