@@ -1,7 +1,8 @@
 // Extension entry: activate() only wires; the named helpers below build each part. The engine
 // runs in the forked engine host (dist/engineHost.js) and is loaded lazily by the engine manager;
 // the completion pipeline (src/completion) is vscode-free and reached through the inline provider
-// adapter; the routing panel is fed through its RoutingSink (src/vscode/core/routingSink.ts).
+// adapter; the routing panel is fed through its RoutingSink (src/vscode/core/routingSink.ts) and
+// restored after a window reload by its serializer (activation event onWebviewPanel).
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
@@ -15,7 +16,7 @@ import { panelModel } from './vscode/core/panelState';
 import { completionSettings, describePipelineEvent } from './vscode/core/pipelineApi';
 import { pipelineRouting } from './vscode/core/routingSink';
 import { InlineProvider, SUPPORTED_SCHEMES, type ShownSuggestion } from './vscode/inlineProvider';
-import { activeEditorFile, RoutingPanel } from './vscode/routingPanel';
+import { activeEditorFile, registerPanelSerializer, RoutingPanel } from './vscode/routingPanel';
 import { Settings, type SettingsChange } from './vscode/settings';
 import { StatusBar } from './vscode/statusBar';
 
@@ -49,6 +50,7 @@ export function activate(context: vscode.ExtensionContext): void {
     panel.onDidChangeVisibility((visible) => (pipeline.routerProbs = visible)),
     engine.onDidChangeState((state) => followModel(state, panel, pipeline)),
     settings.onDidChange((change) => followSettings(change, settings, engine)),
+    registerPanelSerializer(panel),
     ...registerCommands({
       extensionPath: context.extensionPath,
       client,

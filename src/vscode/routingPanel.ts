@@ -1,8 +1,10 @@
-// The routing panel's webview: one panel at a time, created on demand beside the editor. The
-// host keeps the state (core/panelState.ts) and resends it whenever the webview says `ready`
-// (first load, or shown again after being hidden). The panel is the RoutingSink
-// (core/routingSink.ts) that completions, Explain and Analyze feed. Exports go through a save
-// dialog.
+// The routing panel's webview: one panel at a time, created on demand beside the editor or
+// restored by VS Code after a window reload (the serializer below; activation event
+// onWebviewPanel:moeLens.routingPanel). The host keeps the state (core/panelState.ts) and resends
+// it whenever the webview says `ready` (first load, shown again after being hidden, restored); a
+// restored panel brings back what it last showed (core/panelRestore.ts checks it). The panel is
+// the RoutingSink (core/routingSink.ts) that completions, Explain and Analyze feed. Exports go
+// through a save dialog.
 import * as vscode from 'vscode';
 import {
   parseWebviewMessage,
@@ -13,6 +15,7 @@ import {
 } from '../webview/protocol';
 import { Disposable } from './core/lifecycle';
 import { panelHtml } from './core/panelHtml';
+import { parseSavedPanelState } from './core/panelRestore';
 import { PanelStateStore } from './core/panelState';
 import type { RoutingShown, RoutingSink, RoutingStart, RoutingStream } from './core/routingSink';
 
@@ -60,6 +63,23 @@ export class RoutingPanel extends Disposable implements RoutingSink {
     this.attach(panel);
   }
 
+  /**
+   * The panel VS Code restores after a window reload, with the state its webview saved: the
+   * store takes what this host has nothing newer for, then the panel is ours like a new one.
+   */
+  restore(panel: vscode.WebviewPanel, saved: unknown): void {
+    if (this.panel) {
+      panel.dispose(); // one panel at a time
+      return;
+    }
+    const parsed = parseSavedPanelState(saved);
+    if (parsed.ok) this.store.restore(parsed.state);
+    else if (saved !== undefined && saved !== null) {
+      this.log.warn(`routing panel: restored without its last state: ${parsed.reason}`);
+    }
+    this.attach(panel);
+  }
+
   setModel(model: PanelModel | null): void {
     this.store.setModel(model);
   }
@@ -97,6 +117,7 @@ export class RoutingPanel extends Disposable implements RoutingSink {
     this.panel = panel;
     this.ready = false;
     const webview = panel.webview;
+    webview.options = this.webviewOptions(); // a restored panel comes without them
     const media = vscode.Uri.joinPath(this.extensionUri, 'media');
     webview.html = panelHtml({
       cspSource: webview.cspSource,
@@ -185,4 +206,12 @@ export function activeEditorFile(): { file: string; languageId: string } {
     file: doc ? vscode.workspace.asRelativePath(doc.uri, false) : '',
     languageId: doc?.languageId ?? '',
   };
+}
+
+/** Restores the routing panel after a window reload (package.json: onWebviewPanel activation). */
+export function registerPanelSerializer(panel: RoutingPanel): vscode.Disposable {
+  return vscode.window.registerWebviewPanelSerializer(PANEL_VIEW_TYPE, {
+    deserializeWebviewPanel: async (webviewPanel, state: unknown) =>
+      panel.restore(webviewPanel, state),
+  });
 }

@@ -1,5 +1,5 @@
-// activate() against the in-memory vscode mock: everything contributed is registered and owned
-// by context.subscriptions; a missing or corrupt model
+// activate() against the in-memory vscode mock: everything contributed is registered (the
+// routing panel's serializer too) and owned by context.subscriptions; a missing or corrupt model
 // gives exactly one error notification while the editor keeps asking; with the built engine host
 // (dist/engineHost.js, `npm run build`) and the stand-in model in models/, the first request
 // loads it under the progress notification, the status bar names it, and the open routing panel
@@ -13,6 +13,7 @@ import { execSync } from 'node:child_process';
 import { join } from 'node:path';
 import { activate } from '../../src/extension';
 import { COMMANDS, INTERNAL_COMMANDS } from '../../src/vscode/core/commandIds';
+import { PANEL_VIEW_TYPE } from '../../src/vscode/routingPanel';
 import type { HostMessage } from '../../src/webview/protocol';
 import {
   CancellationTokenSource,
@@ -78,10 +79,12 @@ test('activate registers every contributed command, the provider and the status 
     assert.equal(status()?.shown, true);
     assert.equal(status()?.text, '$(sparkle) MoE Lens');
     assert.equal(status()?.command, INTERNAL_COMMANDS.statusMenu);
+    assert.ok(state.serializers.has(PANEL_VIEW_TYPE), 'the routing panel is restored on reload');
   } finally {
     stop();
   }
   assert.equal(state.commands.size, 0, 'every command disposed with the subscriptions');
+  assert.equal(state.serializers.size, 0);
   assert.equal(state.providers.length, 0);
   assert.equal(status()?.disposed, true);
 });

@@ -20,6 +20,7 @@ import type {
   PanelToken,
 } from '../../webview/protocol';
 import type { RoutingEnd, RoutingShown, RoutingStart, RoutingStream } from './routingSink';
+import type { SavedPanelState } from './panelRestore';
 
 export function toPanelRouting(r: LayerRouting & { entropy?: number }): PanelRouting {
   const out: PanelRouting = { layer: r.layer, experts: r.experts, weights: r.weights };
@@ -118,6 +119,21 @@ export class PanelStateStore {
     this.lastShown = live;
     this.state.live = live;
     this.post({ type: 'liveShown', live });
+  }
+
+  /**
+   * What a panel restored after a window reload saved (panelRestore.ts), where this host has
+   * nothing newer; the model stays this host's (none until the engine loads one). Posts nothing:
+   * the restored webview gets the whole state when it says `ready`.
+   */
+  restore(saved: SavedPanelState): void {
+    if (this.state.live === null && saved.live !== null) {
+      this.state.live = saved.live;
+      this.lastShown = saved.live;
+      this.lastId = Math.max(this.lastId, saved.live.requestId);
+    }
+    if (this.state.analysis === null) this.state.analysis = saved.analysis;
+    this.state.view = saved.view;
   }
 
   /** The stream `requestId` while it is the one in the live view, still generating. */
