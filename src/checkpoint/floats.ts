@@ -1,6 +1,6 @@
 // Float formats of checkpoints: bfloat16 and IEEE half <-> float32, and the byte order helpers the
 // safetensors reader (and the test/bench writer) need. Exact: the round trips are bit-checked in
-// test/unit/safetensors.test.ts.
+// test/unit/checkpoint/safetensors.test.ts.
 
 /** safetensors stores little-endian; a big-endian host swaps after reading. */
 export const isLittleEndian = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;

@@ -1,5 +1,5 @@
 // Pure helpers of the routing panel (no DOM): statistics of the shown tokens, warnings, number
-// formatting, CSV export. Unit-tested in Node (test/unit/webviewFormat.test.ts).
+// formatting, CSV export. Unit-tested in Node (test/unit/webview/webviewFormat.test.ts).
 import type { LayerStats, PanelToken, RoutingStats } from './protocol';
 
 /** Per layer: each expert's share of the routed slots of `tokens` (sums to 1 when any). */

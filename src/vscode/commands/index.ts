@@ -1,7 +1,7 @@
 // Every MoE Lens command, one file per feature: completion (toggle, trigger now), model (select,
 // info, convert), panel, analyze, explain, menu (status menu, log). Each feature exports
 // `register(deps)`; the ids are in core/commandIds.ts (package.json contributes them, checked by
-// test/unit/settings.test.ts).
+// test/unit/vscode/settings.test.ts).
 import type * as vscode from 'vscode';
 import * as analyze from './analyze';
 import * as completion from './completion';

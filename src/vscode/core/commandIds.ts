@@ -1,4 +1,4 @@
-// Command ids contributed in package.json (checked by test/unit/settings.test.ts). vscode-free so
+// Command ids contributed in package.json (checked by test/unit/vscode/settings.test.ts). vscode-free so
 // tests and the end-to-end suite can import them.
 export const COMMANDS = {
   toggle: 'moeLens.toggle',

@@ -1,7 +1,7 @@
 // The settings table: every `moeLens.*` setting's type, default, bounds, scope and workspace-trust
 // restriction, in one vscode-free place. package.json `contributes.configuration` declares the
 // same settings (with descriptions) and `capabilities.untrustedWorkspaces.restrictedConfigurations`
-// the restricted ones; test/unit/settings.test.ts checks that both agree exactly. `settings.ts` is
+// the restricted ones; test/unit/vscode/settings.test.ts checks that both agree exactly. `settings.ts` is
 // the only reader.
 import { DEFAULT_COMPLETION_SETTINGS as C } from '../../completion/pipeline';
 import {
