@@ -5,7 +5,10 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { openCheckpoint } from '../../../src/checkpoint/safetensors';
 import { bf16ToF32, f16ToF32, f32ToBf16, f32ToF16 } from '../../../src/checkpoint/floats';
-import { writeSafetensors, writeSafetensorsStreaming } from '../../../scripts/lib/safetensorsWriter';
+import {
+  writeSafetensors,
+  writeSafetensorsStreaming,
+} from '../../../scripts/lib/safetensorsWriter';
 import { MoeLensError } from '../../../src/format/errors';
 
 let root = '';

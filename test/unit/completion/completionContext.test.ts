@@ -2,7 +2,11 @@
 // types within a chunk of lines, the suffix is bounded at a line boundary, odd files are skipped.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { buildContext, followingLines, type CompletionContext } from '../../../src/completion/context';
+import {
+  buildContext,
+  followingLines,
+  type CompletionContext,
+} from '../../../src/completion/context';
 import { cursorLine, indentWidth } from '../../../src/language/text';
 
 const lines = (n: number, make = (i: number) => `line ${i} = compute(${i});`) =>

@@ -4,7 +4,11 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { PromptInput } from '../../../src/engine/engine';
-import type { GeneratedToken, GenerateOptions, GenerationResult } from '../../../src/engine/generate';
+import type {
+  GeneratedToken,
+  GenerateOptions,
+  GenerationResult,
+} from '../../../src/engine/generate';
 import { useEngine } from '../engineFixture';
 
 const engine = useEngine('tiny-test');

@@ -8,7 +8,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import type { HostResponse } from '../../../src/host/protocol';
-import { DEFAULT_TIMEOUT_MS, EngineClient, EngineCrashedError } from '../../../src/host/engineClient';
+import {
+  DEFAULT_TIMEOUT_MS,
+  EngineClient,
+  EngineCrashedError,
+} from '../../../src/host/engineClient';
 import { METHODS, parseHostRequest } from '../../../src/host/validate';
 import { mulberry32 } from '../../../src/engine/sampler';
 
