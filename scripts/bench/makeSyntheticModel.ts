@@ -6,7 +6,9 @@
 //
 //   node --import tsx scripts/bench/makeSyntheticModel.ts <out-dir> [--hidden 1024 --layers 5
 //     --experts 8 --top-k 2 --expert-ffn 2048 --vocab 32000 --heads 16 --kv-heads 4
-//     --head-dim 64 --seed 1 --dtype bf16|f32 --json]
+//     --head-dim 64 --seed 1 --dtype bf16|f32 --shard-gb N --json]
+//   ... --preset qwen3-coder-30b-a3b [--layers 12]: Qwen3-Coder-30B-A3B-Instruct's exact config
+//     (its first N of 48 layers) in its hub layout: ~4 GB shards + model.safetensors.index.json.
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -26,6 +28,10 @@ export interface SyntheticOptions {
   headDim: number;
   seed: number;
   dtype: 'BF16' | 'F32';
+  /** config.json fields that differ from the synthetic defaults (a preset's). */
+  config?: Record<string, unknown>;
+  /** Split into hub-style shards of at most this many bytes (default: one model.safetensors). */
+  shardBytes?: number;
 }
 
 export const DEFAULT_SYNTHETIC: SyntheticOptions = {
@@ -43,6 +49,37 @@ export const DEFAULT_SYNTHETIC: SyntheticOptions = {
 };
 
 const STD = 0.02;
+
+/**
+ * Qwen/Qwen3-Coder-30B-A3B-Instruct's config.json (30.5 B total, 3.3 B active; the hub ships it
+ * as 16 bf16 shards of ~4 GB). --layers keeps the first N of its 48 layers.
+ */
+export const QWEN3_CODER_30B_A3B: {
+  options: Partial<SyntheticOptions>;
+  config: Record<string, unknown>;
+} = {
+  options: {
+    hidden: 2048,
+    layers: 48,
+    experts: 128,
+    topK: 8,
+    expertFfn: 768,
+    vocab: 151936,
+    heads: 32,
+    kvHeads: 4,
+    headDim: 128,
+    shardBytes: 4 * 2 ** 30,
+  },
+  config: {
+    intermediate_size: 6144,
+    rope_theta: 10000000,
+    max_position_embeddings: 262144,
+    bos_token_id: 151643,
+    eos_token_id: 151645,
+    sliding_window: null,
+    attention_dropout: 0,
+  },
+};
 
 /** The Hugging Face config.json of the synthetic model. */
 export function syntheticConfig(o: SyntheticOptions): Record<string, unknown> {
@@ -72,6 +109,7 @@ export function syntheticConfig(o: SyntheticOptions): Record<string, unknown> {
     bos_token_id: 1,
     eos_token_id: 2,
     torch_dtype: o.dtype === 'BF16' ? 'bfloat16' : 'float32',
+    ...o.config,
   };
 }
 
@@ -160,16 +198,51 @@ export async function makeSyntheticModel(
   let written = 0;
   let bytes = 0;
   const perElement = o.dtype === 'BF16' ? 2 : 4;
-  await writeSafetensorsStreaming(join(dir, 'model.safetensors'), specs, (name) => {
-    const s = specs[written++] as TensorSpec;
-    const n = s.shape.reduce((a, b) => a * b, 1);
+  const numel = (t: TensorSpec) => t.shape.reduce((a, b) => a * b, 1);
+  const byName = new Map(specs.map((t) => [t.name, t]));
+  const produce = (name: string) => {
+    const n = numel(byName.get(name) as TensorSpec);
     bytes += n * perElement;
-    if (written % 20 === 0) log(`${written}/${specs.length} tensors`);
+    if (++written % 20 === 0) log(`${written}/${specs.length} tensors`);
     if (norms.has(name)) return new Float32Array(n).fill(1);
     return randomNormalish(n, (hashName(name) ^ Math.imul(o.seed, 0x27d4eb2d)) >>> 0, STD);
-  });
+  };
+  const shards = splitShards(specs, o.shardBytes ?? Infinity, perElement);
+  if (shards.length === 1) {
+    await writeSafetensorsStreaming(join(dir, 'model.safetensors'), specs, produce);
+  } else {
+    // The hub's layout: model-0000i-of-0000N.safetensors + an index mapping tensor -> shard.
+    const file = (i: number) =>
+      `model-${String(i + 1).padStart(5, '0')}-of-${String(shards.length).padStart(5, '0')}.safetensors`;
+    const weightMap: Record<string, string> = {};
+    for (const [i, shard] of shards.entries()) {
+      for (const t of shard) weightMap[t.name] = file(i);
+      await writeSafetensorsStreaming(join(dir, file(i)), shard, produce);
+    }
+    const index = { metadata: { total_size: bytes }, weight_map: weightMap };
+    await writeFile(
+      join(dir, 'model.safetensors.index.json'),
+      JSON.stringify(index, null, 2) + '\n',
+    );
+  }
   const params = countParams(spec);
   return { dir, totalParams: params.total, activeParams: params.activePerToken, bytes };
+}
+
+/** Consecutive groups of tensors of at most `maxBytes` each (a bigger tensor gets its own). */
+function splitShards(specs: TensorSpec[], maxBytes: number, perElement: number): TensorSpec[][] {
+  const out: TensorSpec[][] = [[]];
+  let size = 0;
+  for (const t of specs) {
+    const b = t.shape.reduce((a, c) => a * c, 1) * perElement;
+    if (size > 0 && size + b > maxBytes) {
+      out.push([]);
+      size = 0;
+    }
+    (out.at(-1) as TensorSpec[]).push(t);
+    size += b;
+  }
+  return out;
 }
 
 function positiveInt(v: string | undefined, flag: string): number {
@@ -192,6 +265,8 @@ async function main(): Promise<void> {
       'head-dim': { type: 'string' },
       seed: { type: 'string' },
       dtype: { type: 'string', default: 'bf16' },
+      preset: { type: 'string' },
+      'shard-gb': { type: 'string' },
       json: { type: 'boolean' },
     },
     allowPositionals: true,
@@ -201,7 +276,13 @@ async function main(): Promise<void> {
   if (!out) {
     throw new Error('usage: makeSyntheticModel.ts <out-dir> [--hidden 1024 --layers 5 ...]');
   }
-  const d = DEFAULT_SYNTHETIC;
+  let d: SyntheticOptions = DEFAULT_SYNTHETIC;
+  if (values.preset !== undefined) {
+    if (values.preset !== 'qwen3-coder-30b-a3b') {
+      throw new Error(`unknown --preset ${values.preset} (known: qwen3-coder-30b-a3b)`);
+    }
+    d = { ...d, ...QWEN3_CODER_30B_A3B.options, config: QWEN3_CODER_30B_A3B.config };
+  }
   const pick = (v: string | undefined, flag: string, def: number) =>
     v === undefined ? def : positiveInt(v, flag);
   const dtype = values.dtype.toUpperCase();
@@ -218,6 +299,9 @@ async function main(): Promise<void> {
     headDim: pick(values['head-dim'], 'head-dim', d.headDim),
     seed: values.seed === undefined ? d.seed : Number(values.seed) >>> 0,
     dtype,
+    config: d.config,
+    shardBytes:
+      values['shard-gb'] === undefined ? d.shardBytes : Number(values['shard-gb']) * 2 ** 30,
   };
   const t0 = performance.now();
   const m = await makeSyntheticModel(out, o, (msg) => process.stderr.write(`synthetic: ${msg}\n`));
