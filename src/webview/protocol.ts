@@ -46,7 +46,7 @@ export interface PanelToken {
 
 /** A completion as the live view shows it. */
 export interface LiveCompletion {
-  /** Pipeline request id (the latest one wins). */
+  /** The panel store's own stream id (1, 2, …), not a pipeline request id; the latest wins. */
   requestId: number;
   /** 'generating' while tokens stream in; 'shown' once the editor showed it; 'cancelled' never
    * reaches the panel (the view falls back to the last shown completion). */
