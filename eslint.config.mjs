@@ -14,7 +14,7 @@ const LAYERS = {
   reference: { uses: ['format', 'checkpoint'] }, // the plain-TypeScript forward pass
   engine: { uses: ['format'] }, // onnxruntime, tokenizer, decode loop
   convert: { uses: ['format', 'checkpoint', 'engine/tokenizer', 'engine/fim'], types: ['engine'] },
-  analysis: { uses: ['format', 'engine', 'language'] },
+  analysis: { uses: ['format', 'language'], types: ['engine'] },
   completion: { uses: ['format', 'language'], types: ['engine', 'host'] },
   host: { uses: ['format', 'engine', 'analysis', 'language'] },
   webview: { uses: ['analysis'] }, // runs in the browser: plain data and maths only

@@ -6,8 +6,8 @@
 // CancellationToken. A cancelled request resolves to null at once; the generation it started is
 // aborted when a newer request needs the engine, or `reuseGraceMs` after its last waiter left
 // (a request typed through it may still attach meanwhile).
-// Only results the model finished are cached: a request cut short by time, cancellation or an
-// error caches nothing, so the same spot is asked again later.
+// A request cut short by cancellation or an error caches nothing (the same spot is asked again
+// later); one cut short by time caches what passed the gate, never a "none" from a partial output.
 import { CancelledError } from '../format/errors';
 import type { GeneratedToken, GenerationResult, GenerationStats } from '../engine/generate';
 import { CompletionCache } from './cache';

@@ -34,6 +34,9 @@ const CHROMIUM_ARGS = [
 ];
 
 /** The test profile: inline suggestions on, everything that competes with them off. */
+/** The confidence threshold of the e2e spots (probeSpots.ts picks spots at it). */
+export const E2E_MIN_CONFIDENCE = -1.5;
+
 export const USER_SETTINGS: Record<string, unknown> = {
   'editor.quickSuggestions': { other: false, comments: false, strings: false },
   'editor.suggestOnTriggerCharacters': false,
@@ -51,7 +54,7 @@ export const USER_SETTINGS: Record<string, unknown> = {
   'moeLens.executionProvider': 'cpu',
   // The content spots were chosen at this threshold (probeSpots.ts): a recalibrated default must
   // not silence them; the default's own quality is eval:editor's to measure.
-  'moeLens.minConfidence': -1.5,
+  'moeLens.minConfidence': E2E_MIN_CONFIDENCE,
   // The default model (models/ in the VSIX) unless MOE_LENS_E2E_MODEL pins a folder.
   ...(process.env.MOE_LENS_E2E_MODEL
     ? { 'moeLens.modelPath': resolve(process.env.MOE_LENS_E2E_MODEL) }

@@ -26,7 +26,7 @@ import {
   longModule,
   type Spot,
 } from './fixtures';
-import { ROOT } from './harness';
+import { E2E_MIN_CONFIDENCE, ROOT } from './harness';
 
 const OPEN: Record<string, string> = { '(': ')', '[': ']', '{': '}', "'": "'", '"': '"' };
 
@@ -93,7 +93,12 @@ export async function lastKey(
   fresh: boolean,
   verbose: boolean,
 ): Promise<string> {
-  const settings = { ...DEFAULT_COMPLETION_SETTINGS, debounceMs: 0 };
+  // The threshold the e2e harness pins (harness.ts), so the spots found here show there.
+  const settings = {
+    ...DEFAULT_COMPLETION_SETTINGS,
+    debounceMs: 0,
+    minConfidence: E2E_MIN_CONFIDENCE,
+  };
   const pipeline = new CompletionPipeline(inProcessEngine(engine), () => settings);
   pipeline.setModel({ contextLength: engine.info().contextLength });
   let why = '';

@@ -8,12 +8,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 
-const ROOT = join(__dirname, '..', '..');
-const CLI = join(ROOT, 'dist', 'cli.js');
+import { CLI, ensureBuilt, ROOT } from './cliHelpers';
+
 const MODEL = join(ROOT, 'models', 'tiny-test');
 let dir: string;
 
-before(() => {
+before(async () => {
+  await ensureBuilt();
   dir = mkdtempSync(join(tmpdir(), 'moe-lens-analyze-'));
   mkdirSync(join(dir, 'src'));
   mkdirSync(join(dir, 'node_modules', 'x'), { recursive: true });

@@ -148,6 +148,12 @@ test(
   },
 );
 
+test('the extension host bundle never loads onnxruntime-node (only the engine host and CLI do)', () => {
+  const js = readFileSync(join(ROOT, 'dist', 'extension.js'), 'utf8');
+  assert.equal(js.search(/require\(\s*["']onnxruntime-node["']\s*\)/), -1);
+  assert.equal(js.search(/require\(\s*["']typescript["']\s*\)|createScanner\(/), -1);
+});
+
 test('the bundles turn telemetry off before they load onnxruntime-node', async () => {
   for (const bundle of [CLI, HOST]) {
     const js = readFileSync(bundle, 'utf8');

@@ -3,7 +3,7 @@
 // ('analysis'), one file per call, so a completion request waits for at most one file;
 // statistics are shared with `cli analyze`. Results go to the routing panel (a RoutingSink).
 import * as vscode from 'vscode';
-import { analyzeFiles, type SourceFile } from '../../analysis/analyzeFiles';
+import { analyzeFiles, MAX_FILE_BYTES, type SourceFile } from '../../analysis/analyzeFiles';
 import { DEFAULT_ANALYZE_TOKENS, type AnalyzedText } from '../../analysis/analyzeText';
 import { RoutingStatsAccumulator } from '../../analysis/routingStats';
 import { CancelledError } from '../../format/errors';
@@ -35,7 +35,6 @@ const WORKSPACE_GLOB =
   '**/*.{ts,tsx,js,jsx,mjs,cjs,py,go,rs,java,c,h,cc,cpp,hpp,cs,rb,php,sh,kt,swift,lua,sql}';
 const WORKSPACE_EXCLUDE = '**/{node_modules,.git,dist,out,build,target,.venv,venv,coverage}/**';
 /** Files larger than this are skipped by the workspace analysis. */
-const MAX_FILE_BYTES = 1_000_000;
 
 export function register(deps: AnalyzeDeps): vscode.Disposable[] {
   return [
