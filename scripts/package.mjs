@@ -42,19 +42,14 @@ export const TARGETS = {
   'win32-x64': {
     platform: 'win32',
     arch: 'x64',
-    // DirectML.dll: the dml execution provider; dxcompiler/dxil: WebGPU (Dawn on D3D12).
-    native: [
-      'onnxruntime_binding.node',
-      'onnxruntime.dll',
-      'DirectML.dll',
-      'dxcompiler.dll',
-      'dxil.dll',
-    ],
+    // DirectML.dll: the dml execution provider; dxcompiler.dll: WebGPU (Dawn on D3D12; since
+    // onnxruntime 1.31 without a separate dxil.dll).
+    native: ['onnxruntime_binding.node', 'onnxruntime.dll', 'DirectML.dll', 'dxcompiler.dll'],
   },
   'darwin-arm64': {
     platform: 'darwin',
     arch: 'arm64',
-    // The binding links @rpath/libonnxruntime.1.dylib; libonnxruntime.1.30.0.dylib is an
+    // The binding links @rpath/libonnxruntime.1.dylib; libonnxruntime.1.31.1.dylib is an
     // identical 44.6 MB copy.
     native: ['onnxruntime_binding.node', 'libonnxruntime.1.dylib'],
   },
@@ -67,13 +62,7 @@ export const TARGETS = {
   'win32-arm64': {
     platform: 'win32',
     arch: 'arm64',
-    native: [
-      'onnxruntime_binding.node',
-      'onnxruntime.dll',
-      'DirectML.dll',
-      'dxcompiler.dll',
-      'dxil.dll',
-    ],
+    native: ['onnxruntime_binding.node', 'onnxruntime.dll', 'DirectML.dll', 'dxcompiler.dll'],
   },
 };
 export const DEFAULT_TARGETS = ['linux-x64', 'win32-x64', 'darwin-arm64'];
