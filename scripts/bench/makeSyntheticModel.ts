@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { checkpointNames } from '../../src/checkpoint/checkpointLayout';
 import { countParams, parseHfConfig } from '../../src/checkpoint/modelSpec';
+import { numel } from '../../src/checkpoint/safetensors';
 import { writeSafetensorsStreaming, type TensorSpec } from '../lib/safetensorsWriter';
 
 export interface SyntheticOptions {
@@ -198,10 +199,9 @@ export async function makeSyntheticModel(
   let written = 0;
   let bytes = 0;
   const perElement = o.dtype === 'BF16' ? 2 : 4;
-  const numel = (t: TensorSpec) => t.shape.reduce((a, b) => a * b, 1);
   const byName = new Map(specs.map((t) => [t.name, t]));
   const produce = (name: string) => {
-    const n = numel(byName.get(name) as TensorSpec);
+    const n = numel((byName.get(name) as TensorSpec).shape);
     bytes += n * perElement;
     if (++written % 20 === 0) log(`${written}/${specs.length} tensors`);
     if (norms.has(name)) return new Float32Array(n).fill(1);
@@ -234,7 +234,7 @@ function splitShards(specs: TensorSpec[], maxBytes: number, perElement: number):
   const out: TensorSpec[][] = [[]];
   let size = 0;
   for (const t of specs) {
-    const b = t.shape.reduce((a, c) => a * c, 1) * perElement;
+    const b = numel(t.shape) * perElement;
     if (size > 0 && size + b > maxBytes) {
       out.push([]);
       size = 0;

@@ -15,6 +15,14 @@ export const IO_PATTERNS = {
 
 const layer = (pattern: LayerPattern) => (l: number) => pattern.replace('%d', String(l));
 
+/** The layer index a per-layer name stands for (`past_key_values.3.key` -> 3), or null. */
+export function layerIndex(pattern: LayerPattern, name: string): number | null {
+  const [head, tail] = pattern.split('%d') as [string, string];
+  if (!name.startsWith(head) || !name.endsWith(tail)) return null;
+  const digits = name.slice(head.length, name.length - tail.length);
+  return /^\d+$/.test(digits) ? Number(digits) : null;
+}
+
 export const IO = {
   inputIds: 'input_ids',
   attentionMask: 'attention_mask',

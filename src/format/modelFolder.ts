@@ -16,7 +16,7 @@ import {
 } from './manifest';
 import { OnnxParseError, readDecoderGraph, type DecoderGraphInfo } from './onnxGraph';
 import { createHash } from 'node:crypto';
-import { IO } from './graphIO';
+import { IO, IO_PATTERNS, layerIndex } from './graphIO';
 
 export interface CheckedModelFolder {
   manifest: Manifest;
@@ -137,9 +137,10 @@ function checkGraphAgainstManifest(
     need(graph.inputs, name, 'input');
   }
   need(graph.outputs, IO.logits, 'output');
-  const pastNames = new Set<string>();
-  for (let l = 0; l < graph.inputs.size; l++) pastNames.add(IO.pastKey(l)).add(IO.pastValue(l));
-  const pastLayers = [...graph.inputs.keys()].filter((n) => pastNames.has(n)).length;
+  const pastLayers = [...graph.inputs.keys()].filter(
+    (n) =>
+      layerIndex(IO_PATTERNS.pastKey, n) !== null || layerIndex(IO_PATTERNS.pastValue, n) !== null,
+  ).length;
   if (pastLayers !== 2 * L) {
     mismatch(
       `model.decoder.num_hidden_layers is ${L}, but the graph has past_key_values inputs for ${pastLayers / 2} layers`,

@@ -3,7 +3,14 @@
 // emitter, the reference forward and the engine read only the ModelSpec a family produces, so a
 // new family is one module here (registered in index.ts), its fixture and its parity test.
 import type { ModelSpec } from '../spec';
-import type { Json } from '../configFields';
+import {
+  bool,
+  CONFIG_LIMITS as L,
+  expertCount,
+  int,
+  sparseLayers,
+  type Json,
+} from '../configFields';
 
 /** The ModelSpec fields a family decides (the rest are read the same way for every family). */
 export type FamilyFields = Pick<
@@ -54,4 +61,28 @@ export const PROJ_EXPERTS = (moe: string, e: number): ExpertNames => ({
 export function qwenSlidingWindow(cfg: Json): number | null {
   const w = cfg.sliding_window;
   return typeof w === 'number' && w > 0 && cfg.use_sliding_window === true ? w : null;
+}
+
+/** The experts and sparse layers of the Qwen MoE configs (Qwen2-MoE and Qwen3-MoE read them alike). */
+export function qwenExperts(
+  cfg: Json,
+  file: string,
+  numLayers: number,
+): Pick<
+  FamilyFields,
+  | 'numExperts'
+  | 'topK'
+  | 'normTopKProb'
+  | 'moeIntermediateSize'
+  | 'denseIntermediateSize'
+  | 'moeLayers'
+> {
+  return {
+    numExperts: expertCount(cfg, file),
+    topK: int(cfg, 'num_experts_per_tok', file, 1, L.experts),
+    normTopKProb: bool(cfg, 'norm_topk_prob', false),
+    moeIntermediateSize: int(cfg, 'moe_intermediate_size', file, 1, L.intermediate_size),
+    denseIntermediateSize: int(cfg, 'intermediate_size', file, 0, L.intermediate_size, 0),
+    moeLayers: sparseLayers(cfg, file, numLayers),
+  };
 }

@@ -1,15 +1,8 @@
 // Qwen2-MoE (Qwen2MoeForCausalLM, modeling_qwen2_moe.py): softmax -> top-k -> renormalise iff
 // norm_topk_prob, plus an always-on shared expert scaled by sigmoid(shared_expert_gate . x);
 // q/k/v bias (qkv_bias), no q/k norm; sparse layers by decoder_sparse_step / mlp_only_layers.
-import {
-  bool,
-  CONFIG_LIMITS as L,
-  expertCount,
-  int,
-  ropeTheta,
-  sparseLayers,
-} from '../configFields';
-import { MLP_MODULE, PROJ_EXPERTS, qwenSlidingWindow, type Family } from './family';
+import { bool, CONFIG_LIMITS as L, int, ropeTheta } from '../configFields';
+import { MLP_MODULE, PROJ_EXPERTS, qwenExperts, qwenSlidingWindow, type Family } from './family';
 
 export const qwen2moe: Family = {
   architecture: 'Qwen2MoeForCausalLM',
@@ -22,12 +15,7 @@ export const qwen2moe: Family = {
       qkvBias: bool(cfg, 'qkv_bias', true),
       oBias: false,
       qkNorm: 'none',
-      numExperts: expertCount(cfg, file),
-      topK: int(cfg, 'num_experts_per_tok', file, 1, L.experts),
-      normTopKProb: bool(cfg, 'norm_topk_prob', false),
-      moeIntermediateSize: int(cfg, 'moe_intermediate_size', file, 1, L.intermediate_size),
-      denseIntermediateSize: int(cfg, 'intermediate_size', file, 0, L.intermediate_size, 0),
-      moeLayers: sparseLayers(cfg, file, numLayers),
+      ...qwenExperts(cfg, file, numLayers),
       sharedExpert: shared > 0 ? { intermediateSize: shared } : null,
     };
   },
